@@ -1,0 +1,223 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opswat.it_access contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The connection options, defined once.
+
+``CONNECTION_OPTIONS`` generates the modules' argument spec (``argument_spec``), both doc fragments
+(``doc_fragment``: modules, and plugins with ``env:``) and the environment variables. ``ConnectionConfig``
+is what the client takes; ``config_from_params`` builds it from resolved option values and checks them.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
+
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover - Python 2 is not supported, but sanity compiles for it
+    from urlparse import urlsplit  # type: ignore
+
+
+DEFAULT_API_URL = "https://gears.opswat.com"
+
+# name -> spec. ``env`` is the environment variable; ``description`` is the documentation (list of lines).
+CONNECTION_OPTIONS = {
+    "api_url": dict(
+        type="str",
+        default=DEFAULT_API_URL,
+        env="OPSWAT_API_URL",
+        description=[
+            "Base URL of the IT Access tenant, without the C(/o/api) path.",
+            "Tenants other than the default host use their own host, for example C(https://product.my.us.opswat.com).",
+            "The access token travels in the query string, so a plain C(http://) URL to a host other than"
+            " loopback draws a warning.",
+        ],
+    ),
+    "access_token": dict(
+        type="str",
+        no_log=True,
+        env="OPSWAT_ACCESS_TOKEN",
+        description=[
+            "An OAuth access token obtained beforehand.",
+            "Either O(access_token), or O(client_id) with O(client_secret), is required.",
+            "When both are given, the token is used first and the client credentials fetch a new one if it is"
+            " rejected.",
+        ],
+    ),
+    "client_id": dict(
+        type="str",
+        env="OPSWAT_CLIENT_ID",
+        description=["Client key of the OAuth application registered in the IT Access console."],
+    ),
+    "client_secret": dict(
+        type="str",
+        no_log=True,
+        env="OPSWAT_CLIENT_SECRET",
+        description=["Client secret of the OAuth application. Required with O(client_id)."],
+    ),
+    "validate_certs": dict(
+        type="bool",
+        default=True,
+        env="OPSWAT_VALIDATE_CERTS",
+        description=["Whether to verify the TLS certificate of O(api_url)."],
+    ),
+    "ca_path": dict(
+        type="path",
+        env="OPSWAT_CA_PATH",
+        description=["A PEM file of CA certificates to verify O(api_url) with, instead of the system store."],
+    ),
+    "timeout": dict(
+        type="float",
+        default=30,
+        env="OPSWAT_TIMEOUT",
+        description=["Seconds to wait for each HTTP answer."],
+    ),
+    "requests_per_minute": dict(
+        type="int",
+        default=10,
+        env="OPSWAT_REQUESTS_PER_MINUTE",
+        description=[
+            "The request budget of the account. Requests are spaced at least C(60 / requests_per_minute)"
+            " seconds apart, with no bursts, so the collection's own traffic never draws a 429.",
+            "The pace is shared by every task of the same account on the same machine.",
+            "The service allows 10; raise it only for a tenant with a higher limit or for the simulator.",
+        ],
+    ),
+    "rate_limit_timeout": dict(
+        type="float",
+        default=300,
+        env="OPSWAT_RATE_LIMIT_TIMEOUT",
+        description=[
+            "Total seconds a task may wait on 429 answers caused by other clients of the account.",
+            "V(0) never waits: the first 429 fails the task. V(-1) waits without bound.",
+        ],
+    ),
+}
+
+LOOPBACK_HOSTS = ("localhost", "::1")
+PACE_MARGIN = 1.01
+
+
+def argument_spec():
+    """The connection part of a module's argument spec, with environment fallbacks."""
+    from ansible.module_utils.basic import env_fallback
+
+    spec = {}
+    for name, option in CONNECTION_OPTIONS.items():
+        entry = dict(type=option["type"], fallback=(env_fallback, [option["env"]]))
+        if "default" in option:
+            entry["default"] = option["default"]
+        if option.get("no_log"):
+            entry["no_log"] = True
+        spec[name] = entry
+    return spec
+
+
+def doc_fragment(with_env):
+    """The DOCUMENTATION of a doc fragment; ``with_env`` adds ``env:`` entries, which plugins need.
+
+    JSON is valid YAML, so no YAML library is needed here.
+    """
+    options = {}
+    for name, option in CONNECTION_OPTIONS.items():
+        doc = dict(
+            description=option["description"] + ["Environment variable: E(%s)." % option["env"]],
+            type=option["type"],
+        )
+        if "default" in option:
+            doc["default"] = option["default"]
+        if with_env:
+            doc["env"] = [dict(name=option["env"])]
+        options[name] = doc
+    return json.dumps(dict(options=options), indent=2, sort_keys=True)
+
+
+def is_loopback(host):
+    host = (host or "").lower()
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+class ConnectionConfig(object):
+    """Validated connection settings. ``warnings`` holds messages for the user (never secrets)."""
+
+    def __init__(self, api_url=DEFAULT_API_URL, access_token=None, client_id=None, client_secret=None,
+                 validate_certs=True, ca_path=None, timeout=30.0, requests_per_minute=10,
+                 rate_limit_timeout=300.0):
+        self.api_url = api_url.rstrip("/")
+        self.access_token = access_token
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.validate_certs = validate_certs
+        self.ca_path = ca_path
+        self.timeout = float(timeout)
+        self.requests_per_minute = int(requests_per_minute)
+        self.rate_limit_timeout = float(rate_limit_timeout)
+        self.warnings = []
+
+    @property
+    def secrets(self):
+        """Values that must never appear in any output."""
+        return [value for value in (self.access_token, self.client_secret) if value]
+
+    @property
+    def min_interval(self):
+        """Seconds between the starts of two requests: an even pace, no bursts.
+
+        1% above 60 / requests_per_minute: the service counts arrivals, and two requests sent exactly one
+        budget apart can arrive closer than that when the first travels slower, putting one request too
+        many into a fixed window.
+        """
+        return 60.0 / self.requests_per_minute * PACE_MARGIN
+
+
+def config_from_params(params):
+    """Build and check a ``ConnectionConfig`` from resolved option values (module params or plugin options).
+
+    Raises ``InputError`` naming the option at fault.
+    """
+    values = dict((name, params.get(name)) for name in CONNECTION_OPTIONS)
+    for name, option in CONNECTION_OPTIONS.items():
+        if values[name] is None and "default" in option:
+            values[name] = option["default"]
+    for name in ("access_token", "client_id", "client_secret", "api_url", "ca_path"):
+        if isinstance(values[name], str) and not values[name].strip():
+            values[name] = None
+
+    if not values["api_url"]:
+        raise InputError("api_url", "must not be empty")
+    parts = urlsplit(values["api_url"])
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError("api_url", "must be an http:// or https:// URL with a host, got %r" % values["api_url"])
+    if parts.query or parts.fragment:
+        raise InputError("api_url", "must not carry a query string or fragment")
+    if not values["access_token"]:
+        if not values["client_id"] and not values["client_secret"]:
+            raise InputError(
+                "access_token",
+                "no credentials: give access_token, or client_id with client_secret"
+                " (or set OPSWAT_ACCESS_TOKEN, or OPSWAT_CLIENT_ID with OPSWAT_CLIENT_SECRET)")
+    if values["client_id"] and not values["client_secret"]:
+        raise InputError("client_secret", "is required with client_id")
+    if values["client_secret"] and not values["client_id"]:
+        raise InputError("client_id", "is required with client_secret")
+    if values["timeout"] <= 0:
+        raise InputError("timeout", "must be greater than 0, got %s" % values["timeout"])
+    if values["requests_per_minute"] < 1:
+        raise InputError("requests_per_minute", "must be at least 1, got %s" % values["requests_per_minute"])
+    if values["rate_limit_timeout"] < 0 and values["rate_limit_timeout"] != -1:
+        raise InputError("rate_limit_timeout", "must be -1 (no bound), 0 (never wait) or a positive number"
+                         " of seconds, got %s" % values["rate_limit_timeout"])
+
+    config = ConnectionConfig(**values)
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        config.warnings.append(
+            "api_url uses plain http:// to %s: the access token would travel in clear text. Use https://."
+            % parts.hostname)
+    if not values["validate_certs"] and parts.scheme == "https":
+        config.warnings.append("validate_certs is false: the TLS certificate of %s is not verified." % parts.hostname)
+    return config

@@ -1,0 +1,213 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opswat.it_access contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Device vocabulary shared by the modules, the inventory plugin and the remediation role.
+
+The choice lists are the documented values of Get Devices (REFERENCE section 7). Filters are applied on
+the controller side because Get Devices v3.5+ takes no filter: values inside one filter are OR'ed,
+different filters are AND'ed, as the API documents for its older filtered versions.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
+
+DEVICE_STATUSES = ["compliant", "non_compliant", "exempted", "out_of_license_usage", "unknown",
+                   "ignored", "installed", "pending", "quarantined"]
+SEVERITIES = ["critical", "warning", "no_issues"]
+DEVICE_TYPES = ["desktop", "laptop", "phone", "tablet", "server", "vm"]
+OS_TYPES = ["windows", "mac", "linux", "ios", "android"]
+
+# The filter options of opswat_device_info and the inventory plugin: option -> documented choices (None: free text).
+FILTER_CHOICES = {
+    "status": DEVICE_STATUSES,
+    "severity": SEVERITIES,
+    "device_type": DEVICE_TYPES,
+    "os_type": OS_TYPES,
+    "group_name": None,
+}
+
+_MAC_SEPARATED = re.compile(r"^[0-9a-f]{2}([:-])[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}$")
+_MAC_DOTTED = re.compile(r"^[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}$")
+_MAC_BARE = re.compile(r"^[0-9a-f]{12}$")
+
+
+def normalize_mac(value, option="macs"):
+    """Return ``value`` as ``aa:bb:cc:dd:ee:ff``.
+
+    Accepts ``aa:bb:cc:dd:ee:ff``, ``AA-BB-CC-DD-EE-FF``, ``aabb.ccdd.eeff`` and ``aabbccddeeff``, in any case.
+    Raises ``InputError`` naming ``option`` otherwise.
+    """
+    text = str(value).strip().lower()
+    if _MAC_SEPARATED.match(text) or _MAC_DOTTED.match(text) or _MAC_BARE.match(text):
+        digits = re.sub(r"[^0-9a-f]", "", text)
+        return ":".join(digits[index:index + 2] for index in range(0, 12, 2))
+    raise InputError(option, "%r is not a MAC address (expected a form such as aa:bb:cc:dd:ee:ff,"
+                             " AA-BB-CC-DD-EE-FF or aabb.ccdd.eeff)" % (value,))
+
+
+def unique(values):
+    """``values`` without duplicates, first occurrence kept."""
+    seen = set()
+    result = []
+    for value in values:
+        if value not in seen:
+            seen.add(value)
+            result.append(value)
+    return result
+
+
+def normalize_macs(values, option="macs"):
+    return unique(normalize_mac(value, option) for value in values)
+
+
+def device_macs(device):
+    """Normalised MAC addresses of a device's network adapters (invalid or missing ones skipped)."""
+    macs = []
+    for adapter in as_list(device.get("network_info")):
+        if isinstance(adapter, dict) and adapter.get("mac"):
+            try:
+                macs.append(normalize_mac(adapter["mac"]))
+            except InputError:
+                continue
+    return macs
+
+
+def as_list(value):
+    """The API documents some blocks (``os_info``) as both an object and an array of objects: accept both."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def device_os_types(device):
+    return set(info.get("type") for info in as_list(device.get("os_info")) if isinstance(info, dict))
+
+
+def _device_values(device, name):
+    if name == "os_type":
+        return device_os_types(device)
+    return set([device.get(name)])
+
+
+def validate_filters(filters):
+    """Check filter values against the documented choices; returns the filters that are set.
+
+    The argument spec already checks choices for modules; the inventory plugin and the role call this too.
+    """
+    active = {}
+    for name, choices in FILTER_CHOICES.items():
+        values = filters.get(name)
+        if not values:
+            continue
+        if isinstance(values, str):
+            values = [values]
+        if choices is not None:
+            wrong = [value for value in values if value not in choices]
+            if wrong:
+                raise InputError(name, "unknown value(s) %s; choose from %s" % (", ".join(map(str, wrong)), ", ".join(choices)))
+        active[name] = set(values)
+    return active
+
+
+def matches(device, active_filters):
+    """True when the device matches every active filter (AND), each with any of its values (OR)."""
+    for name, wanted in active_filters.items():
+        if not _device_values(device, name) & wanted:
+            return False
+    return True
+
+
+# Device Action types (Device Action v3.3).
+ACTIONS = ["exempt", "unexempt", "assign_to_group", "ignore", "unignore", "delete", "dhcprenew", "re-identify",
+           "fetch_agent_log", "scan_threats"]
+# Imperative actions change nothing a later read could compare: every run sends them.
+IMPERATIVE_ACTIONS = ["dhcprenew", "re-identify", "fetch_agent_log", "scan_threats"]
+# scan_threats custom scan types, in the API's documented order (params.scan_types takes their index).
+SCAN_TYPES = ["memory", "system_volume", "portable_volumes", "additional_volumes", "specific_path", "boot_records"]
+
+# Minimum persistent-agent versions by OS type (REFERENCE section 5.1). An OS type that is not listed is not supported.
+_MIN_AGENT_VERSIONS = {
+    "re-identify": {"windows": "7.6.71.0", "mac": "10.4.123.0"},
+    "fetch_agent_log": {"windows": "7.6.231.0", "mac": "10.4.225.0"},
+    "scan_threats": {"windows": "7.6.206.0", "mac": "10.4.205.0"},
+}
+_NOT_EXEMPTABLE_STATUSES = ("unknown", "ignored", "out_of_license_usage")
+
+
+def agent_kind(device):
+    """``persistent``, ``on_demand``, ``mobile``, ``domain_controller``, ``none`` or None when the device does not say.
+
+    The API does not document the values of ``agent_type``; any spelling that names the kind is understood.
+    """
+    text = str(device.get("agent_type") or "").lower().replace("-", "_").replace(" ", "_")
+    if not text:
+        return None
+    for kind, marks in (("domain_controller", ("domain",)), ("persistent", ("persistent",)),
+                        ("on_demand", ("demand",)), ("mobile", ("mobile",)), ("none", ("none", "no_agent"))):
+        if any(mark in text for mark in marks):
+            return kind
+    return None
+
+
+def _version_tuple(text):
+    parts = []
+    for part in str(text or "").split("."):
+        if not part.isdigit():
+            return None
+        parts.append(int(part))
+    return tuple(parts) if parts else None
+
+
+def _agent_at_least(device, minimum_by_os):
+    """True/False when known, None when the device lacks the data to tell."""
+    os_types = device_os_types(device) - set([None])
+    if not os_types:
+        return None
+    minimums = [minimum_by_os[os_type] for os_type in os_types if os_type in minimum_by_os]
+    if not minimums:
+        return False
+    version = _version_tuple(device.get("agent_version"))
+    if version is None:
+        return None
+    return version >= _version_tuple(minimums[0])
+
+
+def action_applies(action, device):
+    """Whether ``action`` applies to ``device`` per the documented table; None when the device lacks the data.
+
+    The module predicts ``not_supported`` only on False, so check mode and the real run agree wherever the
+    device carries the fields the table needs, and the API decides otherwise.
+    """
+    status = device.get("status")
+    kind = agent_kind(device)
+    if action in ("exempt", "unexempt"):
+        if status in _NOT_EXEMPTABLE_STATUSES or kind == "domain_controller":
+            return False
+        return True
+    if action == "ignore":
+        return status == "unknown"
+    if action == "unignore":
+        return status == "ignored"
+    if action == "delete":
+        return True
+    if action == "assign_to_group":
+        return kind != "domain_controller"
+    if kind is None:
+        return None
+    if action == "dhcprenew":
+        return kind == "persistent"
+    if action == "re-identify":
+        if kind == "mobile":
+            return True
+        return kind == "persistent" and _agent_at_least(device, _MIN_AGENT_VERSIONS[action]) is not False
+    if action in ("fetch_agent_log", "scan_threats"):
+        return kind == "persistent" and _agent_at_least(device, _MIN_AGENT_VERSIONS[action]) is not False
+    return None

@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opswat.it_access contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The connection options: one definition generating the argument spec, the doc fragments and the env vars."""
+
+from __future__ import absolute_import, division, print_function
+
+import json
+
+import pytest
+
+from ansible_collections.opswat.it_access.plugins.module_utils import connection
+from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
+from ansible_collections.opswat.it_access.plugins.doc_fragments.connection import ModuleDocFragment
+
+EXPECTED_ENV = {
+    "api_url": "OPSWAT_API_URL", "access_token": "OPSWAT_ACCESS_TOKEN", "client_id": "OPSWAT_CLIENT_ID",
+    "client_secret": "OPSWAT_CLIENT_SECRET", "validate_certs": "OPSWAT_VALIDATE_CERTS", "ca_path": "OPSWAT_CA_PATH",
+    "timeout": "OPSWAT_TIMEOUT", "requests_per_minute": "OPSWAT_REQUESTS_PER_MINUTE",
+    "rate_limit_timeout": "OPSWAT_RATE_LIMIT_TIMEOUT",
+}
+
+
+def test_argument_spec_has_every_option_with_its_env_fallback_and_no_log():
+    spec = connection.argument_spec()
+    assert set(spec) == set(EXPECTED_ENV)
+    for name, env in EXPECTED_ENV.items():
+        assert spec[name]["fallback"][1] == [env]
+    assert [name for name in spec if spec[name].get("no_log")] == ["access_token", "client_secret"]
+    assert spec["api_url"]["default"] == "https://gears.opswat.com"
+    assert spec["requests_per_minute"]["default"] == 10
+    assert spec["rate_limit_timeout"]["default"] == 300
+    assert spec["timeout"]["default"] == 30
+
+
+def test_doc_fragments_document_the_same_options_types_and_defaults():
+    module_doc = json.loads(ModuleDocFragment.DOCUMENTATION)["options"]
+    plugin_doc = json.loads(ModuleDocFragment.PLUGIN)["options"]
+    spec = connection.argument_spec()
+    assert set(module_doc) == set(plugin_doc) == set(spec)
+    for name, entry in spec.items():
+        assert module_doc[name]["type"] == entry["type"]
+        assert module_doc[name].get("default") == entry.get("default")
+        assert "env" not in module_doc[name]
+        assert plugin_doc[name]["env"] == [{"name": EXPECTED_ENV[name]}]
+        assert "E(%s)" % EXPECTED_ENV[name] in " ".join(module_doc[name]["description"])
+
+
+def config(**params):
+    return connection.config_from_params(params)
+
+
+def test_client_credentials_or_token_are_required():
+    with pytest.raises(InputError) as error:
+        config()
+    assert error.value.option == "access_token"
+    assert "OPSWAT_ACCESS_TOKEN" in error.value.message
+
+
+@pytest.mark.parametrize("params, option", [
+    (dict(client_id="id"), "client_secret"),
+    (dict(client_secret="secret"), "client_id"),
+    (dict(access_token="t", api_url="ftp://example.com"), "api_url"),
+    (dict(access_token="t", api_url="gears.opswat.com"), "api_url"),
+    (dict(access_token="t", api_url="https://gears.opswat.com/?access_token=x"), "api_url"),
+    (dict(access_token="t", timeout=0), "timeout"),
+    (dict(access_token="t", requests_per_minute=0), "requests_per_minute"),
+    (dict(access_token="t", rate_limit_timeout=-2), "rate_limit_timeout"),
+])
+def test_bad_connection_values_name_the_option(params, option):
+    with pytest.raises(InputError) as error:
+        config(**params)
+    assert error.value.option == option
+    assert error.value.to_fail_json()["msg"].startswith(option + ":")
+
+
+def test_secret_values_never_appear_in_errors():
+    with pytest.raises(InputError) as error:
+        config(client_secret="s3cr3t-value")
+    assert "s3cr3t-value" not in str(error.value)
+
+
+def test_defaults_and_pace():
+    result = config(access_token="t", requests_per_minute=None, api_url="https://gears.opswat.com/")
+    assert result.api_url == "https://gears.opswat.com"
+    assert result.requests_per_minute == 10 and result.min_interval == pytest.approx(6.06)
+    assert result.rate_limit_timeout == 300 and result.timeout == 30
+    assert result.secrets == ["t"] and result.warnings == []
+
+
+def test_empty_strings_count_as_unset():
+    result = config(access_token="", client_id="id", client_secret="secret")
+    assert result.access_token is None
+
+
+@pytest.mark.parametrize("url, warns", [
+    ("http://gears.example.com", True),
+    ("http://127.0.0.1:8080", False),
+    ("http://localhost:8080", False),
+    ("https://gears.example.com", False),
+])
+def test_plain_http_to_a_remote_host_warns_that_the_token_travels_in_clear(url, warns):
+    result = config(access_token="t", api_url=url)
+    assert bool([w for w in result.warnings if "clear text" in w]) == warns
