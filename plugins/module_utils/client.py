@@ -1,0 +1,595 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opswat.it_access contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The one HTTP client of the collection: auth, pacing, 429 handling, retries, pagination, redaction, metrics.
+
+Modules and the inventory plugin call only the public methods of ``Client``; every error they see is an
+``OpswatError`` whose message and details are already redacted. See docs/dev/architecture.md.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import math
+import random
+import time
+from datetime import timezone
+from email.utils import parsedate_to_datetime
+
+from ansible_collections.opswat.it_access.plugins.module_utils.errors import (
+    ApiError, AuthenticationError, InputError, NotFoundError, OpswatError, RateLimitError, TransportError,
+    UnexpectedResponseError)
+from ansible_collections.opswat.it_access.plugins.module_utils.pacing import default_pacer
+from ansible_collections.opswat.it_access.plugins.module_utils.redact import Redactor
+from ansible_collections.opswat.it_access.plugins.module_utils.transport import (
+    DROPPED, HAS_REQUESTS, NOT_SENT, REQUESTS_IMPORT_ERROR, TIMEOUT, TLS, RequestsTransport,
+    TransportFailure)
+
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover - Python 2 is not supported, but sanity compiles for it
+    from urlparse import urlsplit  # type: ignore
+
+__all__ = ["Client", "HAS_REQUESTS", "REQUESTS_IMPORT_ERROR", "USER_AGENT", "VERSION"]
+
+VERSION = "0.1.0"
+USER_AGENT = "opswat.it_access/%s" % VERSION
+
+TOKEN_PATH = "/o/oauth/token"
+ACCOUNT_PATH = "/o/api/v3.2/account"
+DEVICES_PATH = "/o/api/v3.5/devices"
+DEVICE_DETAILS_PATH = "/o/api/v3.8/devices/detail"
+GROUPS_PATH = "/o/api/v3/groups"
+DEVICE_ACTION_PATH = "/o/api/v3.3/devices/action"
+
+MAX_PAGE_SIZE = 50  # the API's maximum for every list and batch
+RETRIABLE_STATUSES = (500, 502, 503, 504)
+BODY_EXCERPT_CHARS = 500
+MESSAGE_EXCERPT_CHARS = 200
+TOKEN_REFRESH_MARGIN_SECONDS = 60.0
+EPOCH_THRESHOLD = 10 ** 9  # a reset time above this is an epoch timestamp, not a number of seconds
+EPOCH_MILLISECONDS_THRESHOLD = 10 ** 12
+# A 429 that says "retry now" (0, or a reset time already past by our clock) would otherwise be
+# retried at the pacing rate without ever using the rate_limit_timeout budget.
+MIN_THROTTLE_WAIT_SECONDS = 1.0
+
+ACTION_MAY_HAVE_BEEN_APPLIED = ("The action may have been applied: check the devices' state before running it"
+                                " again.")
+
+
+class Client(object):
+    """Talks to one IT Access tenant with one ``ConnectionConfig``.
+
+    ``on_secret(value)`` is called with every secret learnt at run time (fetched access tokens), ``log(msg)``
+    receives redacted debug lines. ``transport``, ``clock``, ``sleep`` and ``pacer`` are injection points for
+    tests. The retry settings below are attributes so tests can shorten them.
+    """
+
+    def __init__(self, config, on_secret=None, log=None, transport=None, clock=None, sleep=None, pacer=None):
+        self._config = config
+        self._on_secret = on_secret
+        self._log_sink = log
+        self._clock = clock or time.monotonic
+        # Retry-After dates and epoch reset times are wall-clock time; a test's fake clock serves for both.
+        self._wall_clock = clock or time.time
+        self._sleep = sleep or time.sleep
+        self._redactor = Redactor(config.secrets)
+
+        self.max_retries = 3
+        self.retry_base_seconds = 1.0
+        self.retry_factor = 2.0
+        self.retry_cap_seconds = 30.0
+        self.backoff_jitter = random.random
+        self.throttle_window_seconds = 60.0
+
+        self._requests = 0
+        self._throttled = 0
+        self._retries = 0
+        self._waited = 0.0
+        self._throttle_waited = 0.0
+
+        self._token = config.access_token
+        self._token_refresh_at = None  # None: lifetime unknown, used until the API rejects it
+
+        if transport is None:
+            if not HAS_REQUESTS:
+                raise TransportError("the Python library requests is required on the host that runs this task"
+                                     " (pip install requests)")
+            transport = RequestsTransport(verify=config.ca_path or config.validate_certs, timeout=config.timeout,
+                                          user_agent=USER_AGENT)
+        self._transport = transport
+        if pacer is None:
+            pacer = default_pacer(config, clock=clock, sleep=self._sleep, on_fallback=self._log)
+        self._pacer = pacer
+
+    # ------------------------------------------------------------------ public interface
+
+    @property
+    def metrics(self):
+        return dict(requests=self._requests, throttled=self._throttled, retries=self._retries,
+                    waited_seconds=round(self._waited, 3))
+
+    def redact(self, text):
+        """``text`` with every secret this client knows, and every credential-shaped value, masked."""
+        return self._redactor.redact(text)
+
+    def close(self):
+        self._transport.close()
+        close_pacer = getattr(self._pacer, "close", None)
+        if close_pacer is not None:
+            close_pacer()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def get_account(self, score_type="opswat_score"):
+        """Account Details (v3.2) as the API returns it."""
+        response, account = self._exchange("POST", ACCOUNT_PATH, json_body={"score_type": score_type})
+        if not isinstance(account, dict):
+            raise self._unexpected("POST", ACCOUNT_PATH, response, "expected a JSON object")
+        license_key = account.get("license_key")
+        if isinstance(license_key, str):
+            # Returned to the user only when asked for; never to appear in an error or a log line.
+            self._redactor.add(license_key)
+        return account
+
+    def iter_devices(self, page_size=MAX_PAGE_SIZE, max_devices=None):
+        """Every device (Get Devices v3.5, cursor paging), oldest enrolment first; at most ``max_devices``.
+
+        The arguments are checked now; requests are sent as the iterator is consumed.
+        """
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise InputError("page_size", "must be an integer between 1 and %d (the API's maximum), got %r"
+                             % (MAX_PAGE_SIZE, page_size))
+        if max_devices is not None and (isinstance(max_devices, bool) or not isinstance(max_devices, int)
+                                        or max_devices < 0):
+            raise InputError("max_devices", "must be an integer, 0 or more, got %r" % (max_devices,))
+        return self._device_pages(page_size, max_devices)
+
+    def get_device_details(self, ids):
+        """Device Details (v3.8) of ``ids`` (device ids or MACs), 50 a request; unknown ids are left out."""
+        devices = []
+        for batch in _batches(_unique_strings("ids", ids), MAX_PAGE_SIZE):
+            response, data = self._exchange("POST", DEVICE_DETAILS_PATH, json_body={"ids": batch, "opt": 0},
+                                            accept_statuses=(404,))
+            if response.status == 404:
+                continue  # none of this batch is known
+            devices.extend(self._list_of_objects("POST", DEVICE_DETAILS_PATH, response, data, "devices"))
+        return devices
+
+    def list_groups(self):
+        """Every group (Get Groups v3), in pages of 50."""
+        groups = []
+        previous_page = None
+        page = 1
+        while True:
+            response, data = self._exchange("POST", GROUPS_PATH, json_body={"page": page, "limit": MAX_PAGE_SIZE},
+                                            accept_statuses=(413,))
+            if response.status == 413:
+                break  # past the last page
+            items = self._list_of_objects("POST", GROUPS_PATH, response, data, "groups")
+            if items and items == previous_page:
+                raise self._unexpected("POST", GROUPS_PATH, response,
+                                       "page %d repeats page %d: the listing would loop" % (page, page - 1))
+            groups.extend(items)
+            if len(items) < MAX_PAGE_SIZE:
+                break
+            previous_page = items
+            page += 1
+        return groups
+
+    def device_action(self, action, ids=None, macs=None, params=None):
+        """Apply ``action`` to devices by id or MAC, 50 a request; one ``{id, status, command_id}`` per device.
+
+        Never retried after a 5xx, a timeout or a dropped connection (the action may have been applied).
+        An error raised here carries ``completed_results`` (the results of the batches already applied),
+        ``failed_batch_ids`` (the batch whose outcome is unknown or failed) and ``unsent_ids``.
+        """
+        if not isinstance(action, str) or not action:
+            raise InputError("action", "must be a non-empty string, got %r" % (action,))
+        if ids is not None and macs is not None:
+            raise InputError("ids", "give ids or macs, not both")
+        if ids is None and macs is None:
+            raise InputError("ids", "give ids or macs")
+        if params is not None and not isinstance(params, dict):
+            raise InputError("params", "must be a dict, got %s" % type(params).__name__)
+        key = "ids" if ids is not None else "macs"
+        batches = _batches(_unique_strings(key, ids if ids is not None else macs), MAX_PAGE_SIZE)
+
+        results = []
+        for index, batch in enumerate(batches):
+            body = {"types": action, key: batch}
+            if params is not None:
+                body["params"] = params
+            try:
+                response, data = self._exchange("POST", DEVICE_ACTION_PATH, json_body=body, idempotent=False)
+                batch_results = self._action_results(response, data)
+            except OpswatError as error:
+                error.completed_results = list(results)
+                error.failed_batch_ids = batch
+                error.unsent_ids = [value for later in batches[index + 1:] for value in later]
+                raise
+            results.extend(batch_results)
+        return results
+
+    # ------------------------------------------------------------------ listings and shapes
+
+    def _device_pages(self, page_size, max_devices):
+        seen_cursors = set()
+        cursor = None
+        yielded = 0
+        while max_devices is None or yielded < max_devices:
+            limit = page_size if max_devices is None else min(page_size, max_devices - yielded)
+            body = {"limit": limit}
+            if cursor is not None:
+                body["token"] = cursor
+            response, data = self._exchange("POST", DEVICES_PATH, json_body=body)
+            if not isinstance(data, dict) or not isinstance(data.get("devices"), list):
+                raise self._unexpected("POST", DEVICES_PATH, response, "expected a JSON object with a devices list")
+            devices = data["devices"]
+            for device in devices:
+                if not isinstance(device, dict):
+                    raise self._unexpected("POST", DEVICES_PATH, response, "a device is not a JSON object")
+            for device in devices:
+                yield device
+                yielded += 1
+                if max_devices is not None and yielded >= max_devices:
+                    return
+            cursor = data.get("next_token")
+            # The documented end signals only: a short page is not the end.
+            if not devices or cursor is None or cursor == "":
+                return
+            if not isinstance(cursor, (str, int)) or isinstance(cursor, bool):
+                raise self._unexpected("POST", DEVICES_PATH, response, "next_token is not a string")
+            if cursor in seen_cursors:
+                raise self._unexpected("POST", DEVICES_PATH, response,
+                                       "the API returned a cursor it had already returned: the listing would loop")
+            seen_cursors.add(cursor)
+
+    def _list_of_objects(self, method, path, response, data, member):
+        """A bare JSON list, or the list under ``member`` of an object; every item an object."""
+        items = data.get(member) if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise self._unexpected(method, path, response, "expected a JSON list, or an object with a %s list" % member)
+        for item in items:
+            if not isinstance(item, dict):
+                raise self._unexpected(method, path, response, "an item of the list is not a JSON object")
+        return items
+
+    def _action_results(self, response, data):
+        """The v3.1+ list ``[{id, status, command_id}]`` or the v3.0 object ``{id: status}``, as the list form."""
+        def unexpected(what):
+            return self._unexpected("POST", DEVICE_ACTION_PATH, response,
+                                    "%s. %s" % (what, ACTION_MAY_HAVE_BEEN_APPLIED))
+
+        results = []
+        if isinstance(data, list):
+            for item in data:
+                if not isinstance(item, dict) or "id" not in item:
+                    raise unexpected("an item of the result list is not an object with an id")
+                status = _as_int(item.get("status"))
+                if status is None:
+                    raise unexpected("the status of a device is not an integer")
+                command_id = item.get("command_id")
+                results.append(dict(id=item["id"], status=status,
+                                    command_id=None if command_id in (None, "") else str(command_id)))
+        elif isinstance(data, dict):
+            for device_id, value in data.items():
+                status = _as_int(value)
+                if status is None:
+                    raise unexpected("expected a list of results or an object of integer statuses")
+                results.append(dict(id=device_id, status=status, command_id=None))
+        else:
+            raise unexpected("expected a list of results or an object of statuses")
+        return results
+
+    # ------------------------------------------------------------------ one API call, with every policy
+
+    def _exchange(self, method, path, json_body=None, form_body=None, authenticated=True, idempotent=True,
+                  accept_statuses=()):
+        """Send one API call until it has a final answer; returns ``(response, parsed JSON or None)``.
+
+        Handles the access token (and one refresh on 401), 429 waits, and retries of 5xx, failures and
+        malformed JSON for idempotent calls. A status in ``accept_statuses`` is returned to the caller.
+        """
+        refreshed = False
+        fault_retries = 0
+        malformed_json_retried = False
+        while True:
+            params = {"access_token": self._valid_token()} if authenticated else None
+            failure = None
+            try:
+                response = self._send(method, path, params, json_body, form_body)
+            except TransportFailure as error:
+                failure = error
+            if failure is not None:
+                # Nothing was sent (refused) can always be retried; a sent request only when it is a read.
+                retriable = failure.kind == NOT_SENT or (idempotent and failure.kind in (TIMEOUT, DROPPED))
+                if retriable and fault_retries < self.max_retries:
+                    fault_retries += 1
+                    self._back_off(fault_retries, "%s %s: %s" % (method, path, failure.reason))
+                    continue
+                raise self._transport_error(method, path, failure, idempotent, fault_retries)
+
+            status = response.status
+            if status == 429:
+                self._wait_for_rate_limit(method, path, response)
+                self._retries += 1
+                continue
+            if status == 401 and authenticated:
+                if not refreshed and self._has_client_credentials():
+                    refreshed = True
+                    self._token = None
+                    self._retries += 1
+                    self._log("%s %s: the access token was rejected (HTTP 401); fetching a new one" % (method, path))
+                    continue
+                raise AuthenticationError(self.redact(
+                    "%s %s: the access token was rejected: expired or invalid (HTTP 401)%s"
+                    % (method, path, "; a freshly fetched token was rejected too" if refreshed else
+                       "; give a valid access_token, or client_id and client_secret to fetch one")),
+                    status=401)
+            if status in RETRIABLE_STATUSES and idempotent and fault_retries < self.max_retries:
+                fault_retries += 1
+                self._back_off(fault_retries, "%s %s: HTTP %d" % (method, path, status))
+                continue
+            if status in accept_statuses:
+                return response, None
+            if 200 <= status < 300:
+                try:
+                    return response, json.loads(response.text)
+                except ValueError:
+                    pass
+                # A proxy can cut an answer short: a read may be asked again, once.
+                if idempotent and not malformed_json_retried and fault_retries < self.max_retries:
+                    malformed_json_retried = True
+                    fault_retries += 1
+                    self._back_off(fault_retries, "%s %s: the answer is not valid JSON" % (method, path))
+                    continue
+                raise self._unexpected(method, path, response, "the answer is not valid JSON%s"
+                                       % ("" if idempotent else ". " + ACTION_MAY_HAVE_BEEN_APPLIED))
+            raise self._status_error(method, path, response, idempotent, fault_retries)
+
+    def _send(self, method, path, params, json_body, form_body):
+        paced = self._pacer.wait_turn()
+        if paced > 0:
+            self._log("waited %.3f s to keep the pace of requests_per_minute" % paced)
+        self._requests += 1
+        response = self._transport.request(method, self._config.api_url + path, params=params, json_body=json_body,
+                                           form_body=form_body)
+        self._log("%s %s -> HTTP %d" % (method, path, response.status))
+        return response
+
+    def _back_off(self, attempt, what):
+        delay = min(self.retry_cap_seconds, self.retry_base_seconds * self.retry_factor ** (attempt - 1))
+        # Equal jitter: at least half the delay, so processes retrying together spread out.
+        delay = delay / 2.0 + delay / 2.0 * self.backoff_jitter()
+        self._log("%s; retry %d of %d in %.3f s" % (what, attempt, self.max_retries, delay))
+        self._sleep(delay)
+        self._waited += delay
+        self._retries += 1
+
+    # ------------------------------------------------------------------ authentication
+
+    def _has_client_credentials(self):
+        return bool(self._config.client_id and self._config.client_secret)
+
+    def _valid_token(self):
+        if self._token is not None and (self._token_refresh_at is None or self._clock() < self._token_refresh_at):
+            return self._token
+        if self._has_client_credentials():
+            return self._fetch_token()
+        if self._token is not None:
+            return self._token
+        raise AuthenticationError("no credentials: give access_token, or client_id with client_secret")
+
+    def _fetch_token(self):
+        form = {"client_id": self._config.client_id, "client_secret": self._config.client_secret,
+                "grant_type": "client_credentials"}
+        response, data = self._exchange("POST", TOKEN_PATH, form_body=form, authenticated=False,
+                                        accept_statuses=(400, 401))
+        if response.status in (400, 401):
+            raise AuthenticationError(self.redact(
+                "POST %s: the client credentials were rejected (HTTP %d): check client_id and client_secret"
+                % (TOKEN_PATH, response.status)), status=response.status)
+        token = data.get("access_token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token.strip():
+            # The body is not quoted: it may hold a token under a name the redactor does not know.
+            raise UnexpectedResponseError(self.redact(
+                "POST %s: the answer holds no access_token (members: %s)"
+                % (TOKEN_PATH, ", ".join(sorted(data)) if isinstance(data, dict) else type(data).__name__)),
+                status=response.status)
+        self._redactor.add(token)
+        if self._on_secret is not None:
+            self._on_secret(token)
+        lifetime = _as_seconds(data.get("expires_in"))
+        if lifetime is not None and lifetime > 0:
+            # 60 s early, or at half-life when the lifetime is too short for that margin.
+            self._token_refresh_at = self._clock() + max(lifetime - TOKEN_REFRESH_MARGIN_SECONDS, lifetime / 2.0)
+        else:
+            self._token_refresh_at = None
+        self._token = token
+        self._log("fetched an access token (expires_in: %s)" % data.get("expires_in"))
+        return token
+
+    # ------------------------------------------------------------------ rate limiting
+
+    def _wait_for_rate_limit(self, method, path, response):
+        self._throttled += 1
+        wait, source = self._throttle_wait(response)
+        budget = self._config.rate_limit_timeout
+        unbounded = budget < 0  # -1
+        if not unbounded and self._throttle_waited + wait > budget:
+            if budget == 0:
+                why = "rate_limit_timeout is 0, so a 429 is never waited on"
+            else:
+                why = "the next wait of %.1f s (%s) would pass rate_limit_timeout (%g s)" % (wait, source, budget)
+            raise RateLimitError(self.redact(
+                "%s %s: rate limited by the API (HTTP 429): %d answers 429 in total, %.1f s waited on them; %s."
+                " Another client of the same account may be using its budget: raise rate_limit_timeout, or"
+                " lower requests_per_minute" % (method, path, self._throttled, self._throttle_waited, why)),
+                waited_seconds=round(self._throttle_waited, 3), throttled=self._throttled)
+        self._log("%s %s: rate limited (HTTP 429); waiting %.3f s (%s)" % (method, path, wait, source))
+        self._sleep(wait)
+        self._throttle_waited += wait
+        self._waited += wait
+
+    def _throttle_wait(self, response):
+        """Seconds to wait after a 429, and where that number came from."""
+        now = self._wall_clock()
+        seconds = _retry_after_seconds(response.header("Retry-After"), now)
+        source = "Retry-After"
+        if seconds is None:
+            seconds = _reset_time_seconds(response.header("X-RateLimit-Reset-Time"), now)
+            source = "X-RateLimit-Reset-Time"
+        if seconds is None:
+            seconds = self.throttle_window_seconds
+            source = "a full rate-limit window"
+        return max(seconds, MIN_THROTTLE_WAIT_SECONDS), source
+
+    # ------------------------------------------------------------------ errors (always redacted)
+
+    def _log(self, message):
+        if self._log_sink is not None:
+            self._log_sink(self.redact("opswat.it_access: %s" % message))
+
+    def _body_excerpt(self, response, limit=BODY_EXCERPT_CHARS):
+        # Redacted before it is cut, so that no part of a secret survives at the cut.
+        text = self.redact(response.text or "")
+        return text if len(text) <= limit else text[:limit] + "..."
+
+    def _unexpected(self, method, path, response, what):
+        return UnexpectedResponseError(self.redact("%s %s: unexpected answer: %s" % (method, path, what)),
+                                       status=response.status, body=self._body_excerpt(response))
+
+    def _status_error(self, method, path, response, idempotent, fault_retries):
+        status = response.status
+        body = self._body_excerpt(response)
+        message = "%s %s failed: HTTP %d%s" % (method, path, status, " " + response.reason if response.reason else "")
+        if 300 <= status < 400:
+            location = response.header("Location") or ""
+            # Only scheme, host and path: a query string could carry anything.
+            location = urlsplit(location)._replace(query="", fragment="").geturl()
+            message += " (a redirect to %s): check api_url" % (location or "an unknown place")
+        short_body = " ".join(body[:MESSAGE_EXCERPT_CHARS].split())
+        if short_body:
+            message += ": %s" % short_body
+        message += _after_retries(fault_retries)
+        if status >= 500 and not idempotent:
+            message += ". " + ACTION_MAY_HAVE_BEEN_APPLIED
+        if status == 404:
+            return NotFoundError(self.redact(message), status=status, body=body)
+        return ApiError(self.redact(message), status=status, body=body)
+
+    def _transport_error(self, method, path, failure, idempotent, fault_retries):
+        parts = urlsplit(self._config.api_url)
+        host = parts.hostname or ""
+        if parts.port:
+            host = "%s:%d" % (host, parts.port)
+        if failure.kind == TLS:
+            message = ("%s %s: TLS failure talking to %s: %s. Check validate_certs, or give ca_path the CA that"
+                       " signed the certificate of api_url" % (method, path, host, failure.reason))
+        elif failure.kind == NOT_SENT:
+            message = "%s %s: could not connect to %s: %s" % (method, path, host, failure.reason)
+        elif failure.kind == TIMEOUT:
+            message = "%s %s: no answer from %s within %g s (timeout)" % (method, path, host, self._config.timeout)
+        elif failure.kind == DROPPED:
+            message = "%s %s: the connection to %s was dropped before the answer arrived: %s" % (
+                method, path, host, failure.reason)
+        else:
+            message = "%s %s: %s" % (method, path, failure.reason)
+        message += _after_retries(fault_retries)
+        if not idempotent and failure.kind in (TIMEOUT, DROPPED):
+            message += ". " + ACTION_MAY_HAVE_BEEN_APPLIED
+        return TransportError(self.redact(message), transport_failure=failure.kind)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _after_retries(count):
+    if not count:
+        return ""
+    return " (after %d %s)" % (count, "retry" if count == 1 else "retries")
+
+
+def _batches(values, size):
+    return [values[start:start + size] for start in range(0, len(values), size)]
+
+
+def _unique_strings(option, values):
+    """``values`` without repeats, in their order; each a non-empty string."""
+    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
+        raise InputError(option, "must be a list of strings, got %s" % type(values).__name__)
+    unique = []
+    seen = set()
+    for value in values:
+        if not isinstance(value, str) or not value:
+            raise InputError(option, "must hold non-empty strings, got %r" % (value,))
+        if value not in seen:
+            seen.add(value)
+            unique.append(value)
+    return unique
+
+
+def _as_int(value):
+    """An integer from an int, an integral float or a numeric string; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _as_seconds(value):
+    """A finite, non-negative number of seconds from a number or a numeric string; else None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _retry_after_seconds(value, now):
+    """``Retry-After``: delay-seconds or an HTTP date; None when absent or unreadable."""
+    if value is None:
+        return None
+    value = str(value).strip()
+    seconds = _as_seconds(value)
+    if seconds is not None:
+        return seconds
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # "-0000" or no zone: HTTP dates are GMT
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max(0.0, moment.timestamp() - now)
+
+
+def _reset_time_seconds(value, now):
+    """``X-RateLimit-Reset-Time``: seconds until the reset, or an epoch (above 10^9); None when unreadable."""
+    seconds = _as_seconds(str(value).strip()) if value is not None else None
+    if seconds is None:
+        return None
+    if seconds > EPOCH_MILLISECONDS_THRESHOLD:
+        seconds /= 1000.0  # an epoch in milliseconds
+    if seconds > EPOCH_THRESHOLD:
+        return max(0.0, seconds - now)
+    return seconds
