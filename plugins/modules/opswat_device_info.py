@@ -1,0 +1,258 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) opswat.it_access contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: opswat_device_info
+short_description: List and filter the devices managed by IT Access
+version_added: 0.1.0
+description:
+  - Without O(device_ids) or O(macs), lists the fleet with Get Devices v3.5 (a cursor, 50 devices a request
+    by default, the API's maximum) and filters it.
+  - With O(device_ids) or O(macs), looks the devices up with Device Details v3.8, 50 a request, and never lists
+    the fleet. Devices that are not known are simply absent from RV(devices).
+  - Filters are applied to the devices the API returns. Values inside one filter are OR'ed, different filters
+    are AND'ed, as the API documents for its filters.
+  - At the service's 10 requests a minute, listing 10,000 devices takes 200 requests, about 20 minutes.
+    Use O(device_ids), O(macs) or O(max_devices) where you can.
+author:
+  - opswat.it_access contributors
+extends_documentation_fragment:
+  - opswat.it_access.connection
+  - opswat.it_access.attributes
+  - opswat.it_access.attributes.INFO_MODULE
+  - opswat.it_access.attributes.ACTION_GROUP
+options:
+  device_ids:
+    description:
+      - Look up these device IDs only. Mutually exclusive with O(macs).
+    type: list
+    elements: str
+  macs:
+    description:
+      - Look up the devices with these MAC addresses only. Mutually exclusive with O(device_ids).
+      - Accepted spellings include C(aa:bb:cc:dd:ee:ff), C(AA-BB-CC-DD-EE-FF) and C(aabb.ccdd.eeff).
+    type: list
+    elements: str
+  status:
+    description:
+      - Keep devices with one of these statuses.
+      - Note the device status spelling C(non_compliant); the account summary spells it C(non-compliant).
+    type: list
+    elements: str
+    choices: [compliant, non_compliant, exempted, out_of_license_usage, unknown, ignored, installed, pending, quarantined]
+  severity:
+    description: Keep devices with one of these issue severities.
+    type: list
+    elements: str
+    choices: [critical, warning, no_issues]
+  device_type:
+    description: Keep devices of one of these types.
+    type: list
+    elements: str
+    choices: [desktop, laptop, phone, tablet, server, vm]
+  os_type:
+    description: Keep devices whose operating system is one of these types.
+    type: list
+    elements: str
+    choices: [windows, mac, linux, ios, android]
+  group_name:
+    description: Keep devices in one of these groups. Names match exactly, case-sensitive.
+    type: list
+    elements: str
+  max_devices:
+    description:
+      - Return at most this many devices, the first ones by enrolment time that match the filters.
+      - The listing stops as soon as it has them, which saves requests.
+    type: int
+  page_size:
+    description:
+      - Devices a listing request asks for. The API allows 1 to 50; keep the default unless a proxy needs smaller answers.
+    type: int
+    default: 50
+seealso:
+  - module: opswat.it_access.opswat_device_action
+  - module: opswat.it_access.opswat_group_info
+"""
+
+EXAMPLES = r"""
+- name: List critical, non-compliant laptops
+  opswat.it_access.opswat_device_info:
+    status: [non_compliant]
+    severity: [critical]
+    device_type: [laptop]
+  register: critical_laptops
+
+- name: Look devices up by MAC address, without listing the fleet
+  opswat.it_access.opswat_device_info:
+    macs:
+      - AA-BB-CC-DD-EE-01
+      - aabb.ccdd.ee02
+  register: by_mac
+
+# In a CI/CD pipeline: connection from the environment (OPSWAT_API_URL, OPSWAT_CLIENT_ID, OPSWAT_CLIENT_SECRET)
+- name: Fail the pipeline when a server is non-compliant
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Find non-compliant servers
+      opswat.it_access.opswat_device_info:
+        device_type: [server]
+        status: [non_compliant]
+      register: servers
+
+    - name: Gate
+      ansible.builtin.assert:
+        that: servers.count == 0
+        fail_msg: "{{ servers.devices | map(attribute='device_name') | join(', ') }} are non-compliant"
+
+# In a remediation role, with the connection set once through the action group
+- name: Remediate
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/opswat.it_access.it_access:
+      client_id: "{{ vault_opswat_client_id }}"
+      client_secret: "{{ vault_opswat_client_secret }}"
+  tasks:
+    - name: Find the first 100 Windows devices of the Finance group
+      opswat.it_access.opswat_device_info:
+        group_name: [Finance]
+        os_type: [windows]
+        max_devices: 100
+      register: finance
+"""
+
+RETURN = r"""
+devices:
+  description:
+    - The matching devices, as the API returns them, in enrolment order for a listing and in the order
+      of O(device_ids) or O(macs) for a look-up.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - device_id: 839219d384a64dc6c93954a61fe74648
+      device_name: WE10-D2739
+      status: non_compliant
+      severity: critical
+      device_type: desktop
+      group_name: Default
+      enrolled_at: "2022-07-04T04:46:48Z"
+      network_info: [{"mac": "8c:ec:4b:62:75:20", "ipv4": "10.40.50.42"}]
+      os_info: {"family": "Windows", "name": "Microsoft Windows 10 Enterprise", "type": "windows"}
+      issue: {"total_issue": 4, "total_critical": 2, "total_warning": 2}
+count:
+  description: Number of devices in RV(devices).
+  returned: success
+  type: int
+  sample: 1
+api_requests:
+  description: The HTTP requests this task sent.
+  returned: always
+  type: dict
+  contains:
+    requests:
+      description: Every HTTP request sent, token requests, retries and throttled ones included.
+      type: int
+      sample: 21
+    throttled:
+      description: Answers with HTTP 429.
+      type: int
+      sample: 0
+    retries:
+      description: Requests sent again after a 429, a 5xx or a transport error.
+      type: int
+      sample: 0
+    waited_seconds:
+      description: Seconds spent waiting on 429 answers and retry back-off (not the pacing between requests).
+      type: float
+      sample: 0.0
+"""
+
+from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
+    DEVICE_STATUSES, DEVICE_TYPES, OS_TYPES, SEVERITIES, device_macs, matches, normalize_macs, unique,
+    validate_filters)
+from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
+from ansible_collections.opswat.it_access.plugins.module_utils.module import run_module
+
+MODULE_OPTIONS = dict(
+    device_ids=dict(type="list", elements="str"),
+    macs=dict(type="list", elements="str"),
+    status=dict(type="list", elements="str", choices=DEVICE_STATUSES),
+    severity=dict(type="list", elements="str", choices=SEVERITIES),
+    device_type=dict(type="list", elements="str", choices=DEVICE_TYPES),
+    os_type=dict(type="list", elements="str", choices=OS_TYPES),
+    group_name=dict(type="list", elements="str"),
+    max_devices=dict(type="int"),
+    page_size=dict(type="int", default=50),
+)
+
+
+def lookup(client, device_ids, macs):
+    """Devices by id or MAC through Device Details, in the order asked, unknown ones left out."""
+    if device_ids is not None:
+        wanted = unique(device_ids)
+        found = dict((device.get("device_id"), device) for device in client.get_device_details(wanted))
+        return [found[device_id] for device_id in wanted if device_id in found]
+    wanted = normalize_macs(macs)
+    by_mac = {}
+    for device in client.get_device_details(wanted):
+        for mac in device_macs(device):
+            by_mac.setdefault(mac, device)
+    devices = []
+    seen = set()
+    for mac in wanted:
+        device = by_mac.get(mac)
+        if device is not None and device.get("device_id") not in seen:
+            seen.add(device.get("device_id"))
+            devices.append(device)
+    return devices
+
+
+def run(module, client):
+    params = module.params
+    for option in ("device_ids", "macs"):
+        if params[option] is not None and not params[option]:
+            raise InputError(option, "must not be an empty list")
+    if params["max_devices"] is not None and params["max_devices"] < 1:
+        raise InputError("max_devices", "must be at least 1, got %d" % params["max_devices"])
+    if not 1 <= params["page_size"] <= 50:
+        raise InputError("page_size", "must be between 1 and 50 (the API's maximum), got %d" % params["page_size"])
+    active_filters = validate_filters(params)
+    if params["macs"] is not None:
+        normalize_macs(params["macs"])  # an invalid MAC fails before any request
+
+    max_devices = params["max_devices"]
+    if params["device_ids"] is not None or params["macs"] is not None:
+        devices = [device for device in lookup(client, params["device_ids"], params["macs"])
+                   if matches(device, active_filters)]
+        devices = devices[:max_devices] if max_devices else devices
+    else:
+        devices = []
+        # Without filters the client can stop at max_devices itself (and ask a smaller last page).
+        listing = client.iter_devices(page_size=params["page_size"],
+                                      max_devices=None if active_filters else max_devices)
+        for device in listing:
+            if matches(device, active_filters):
+                devices.append(device)
+                if max_devices and len(devices) >= max_devices:
+                    break
+        close = getattr(listing, "close", None)
+        if close:
+            close()
+    return dict(changed=False, devices=devices, count=len(devices))
+
+
+def main():
+    run_module(run, MODULE_OPTIONS, mutually_exclusive=[("device_ids", "macs")])
+
+
+if __name__ == "__main__":
+    main()
