@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opswat.it_access contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Command line: ``PYTHONPATH=tests/simulator python -m itaccess_sim --port 8080 --devices 500``.
+
+Prints ``itaccess-sim listening on <url>`` once it accepts connections (and, with ``--tls``, the path of
+the CA certificate to trust), then serves until SIGINT or SIGTERM.
+"""
+
+import argparse
+import signal
+import sys
+import threading
+
+from .api import DETAIL_ISSUE_KEYS, DETAIL_SHAPES, END_SIGNALS, GROUPS_PAST_END
+from .ratelimit import RESET_TIME_FORMATS, SCOPES
+from .simulator import Simulator
+
+
+def build_parser():
+    """The argument parser (one option per Simulator knob)."""
+    parser = argparse.ArgumentParser(prog="python -m itaccess_sim", description="Simulated OPSWAT MetaDefender IT Access API.",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
+    parser.add_argument("--port", type=int, default=8080, help="port to bind (0 picks a free one)")
+    parser.add_argument("--devices", type=int, default=1000, help="number of devices in the fleet")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the generated fleet")
+    parser.add_argument("--client-id", default="sim-client", help="OAuth client id accepted by /o/oauth/token")
+    parser.add_argument("--client-secret", default="sim-secret", help="OAuth client secret accepted by /o/oauth/token")
+    parser.add_argument("--access-token", default=None, help="a preset access token that is accepted without asking /o/oauth/token")
+    parser.add_argument("--token-lifetime", type=float, default=43199, help="seconds an issued token stays valid (expires_in)")
+    parser.add_argument("--rate-limit", type=int, default=10, help="requests per window; 0 disables rate limiting")
+    parser.add_argument("--window", type=float, default=60.0, help="rate-limit window in seconds")
+    parser.add_argument("--rate-limit-scope", choices=SCOPES, default="account", help="one bucket per account or per endpoint")
+    parser.add_argument("--retry-after", action="store_true", help="send Retry-After on 429 answers")
+    parser.add_argument("--reset-time-format", choices=RESET_TIME_FORMATS, default="seconds",
+                        help="X-RateLimit-Reset-Time as seconds until the reset or as an epoch timestamp")
+    parser.add_argument("--tls", action="store_true", help="serve HTTPS with a throw-away CA (its path is printed)")
+    parser.add_argument("--log", dest="log_path", default=None, metavar="FILE", help="append the request log to FILE as JSON lines")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added before every API answer")
+    parser.add_argument("--end-signal", choices=END_SIGNALS, default="missing", help="how Get Devices marks its last page")
+    parser.add_argument("--detail-shape", choices=DETAIL_SHAPES, default="list", help="Device Details answer: bare list or {devices: [...]}")
+    parser.add_argument("--detail-issue-keys", choices=DETAIL_ISSUE_KEYS, default="detail",
+                        help="issue keys of Device Details: total_critical_issue (detail), total_critical (list) or both")
+    parser.add_argument("--groups-past-end", choices=GROUPS_PAST_END, default="413", help="Get Groups past the last page: 413 or []")
+    return parser
+
+
+def main(argv=None):
+    """Run the simulator until SIGINT or SIGTERM; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    options = vars(args)
+    try:
+        simulator = Simulator(**options)
+        simulator.start()
+    except (OSError, ValueError) as error:
+        sys.stderr.write(f"itaccess-sim: {error}\n")
+        return 2
+    stop = threading.Event()
+
+    def _on_signal(_signum, _frame):
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        sys.stdout.write(f"itaccess-sim listening on {simulator.url}\n")
+        if simulator.ca_path:
+            sys.stdout.write(f"itaccess-sim CA certificate: {simulator.ca_path}\n")
+        sys.stdout.flush()
+        # A timed wait keeps the main thread responsive to signals on every platform.
+        while not stop.wait(0.5):
+            pass
+    finally:
+        simulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,624 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opswat.it_access contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The simulated account: a fleet of devices, its groups and the state the Device Action API changes.
+
+Everything is generated from ``(devices, seed)`` alone, with a fixed reference date, so two fleets built
+from the same arguments are identical field for field. Device dicts carry the API's fields plus one
+``_sim`` key with what the simulator needs to decide what an action applies to (agent type, enrolment
+position, exemption state); the views strip it.
+
+``Fleet.lock`` guards the state: the server holds it while it answers, and the few methods meant for
+tests (``device``, ``advance_clock``) take it themselves.
+"""
+
+import bisect
+import calendar
+import collections
+import heapq
+import itertools
+import random
+import re
+import threading
+import time
+
+# The generated data describes this moment, not the time the simulator runs, so that it is reproducible.
+REFERENCE_NOW = calendar.timegm((2025, 6, 30, 12, 0, 0))
+# Enrolments are spread over the three years before the reference date.
+ENROLMENT_SPAN = 3 * 365 * 86400
+
+# Device statuses as spelled by Get Devices (REFERENCE section 7).
+STATUSES = ("compliant", "non_compliant", "exempted", "out_of_license_usage", "unknown", "ignored",
+            "installed", "pending", "quarantined")
+SEVERITIES = ("critical", "warning", "no_issues")
+DEVICE_TYPES = ("desktop", "laptop", "server", "vm", "phone", "tablet")
+OS_TYPES = ("windows", "mac", "linux", "ios", "android")
+AGENT_TYPES = ("persistent", "on_demand", "mobile", "domain_controller", "none")
+ACTION_TYPES = ("exempt", "unexempt", "ignore", "unignore", "delete", "dhcprenew", "re-identify",
+                "assign_to_group", "fetch_agent_log", "scan_threats")
+# Types each Device Action version knows (fetch_agent_log came with v3.1, scan_threats with v3.2).
+ACTION_TYPES_BY_VERSION = {
+    (3, 0): ACTION_TYPES[:8],
+    (3, 1): ACTION_TYPES[:9],
+    (3, 2): ACTION_TYPES,
+    (3, 3): ACTION_TYPES,
+}
+
+# Positions (0-based enrolment order) of devices whose names are deliberately awkward, for the
+# collection's security tests. A position exists only when the fleet has more devices than it.
+AWKWARD_NAMES = {
+    3: "{{ lookup('env','HOME') }}",
+    5: "Zoë-MacBook-Pro-☕-日本語",
+    7: "evil\"; $(id) `uname` <b>x</b> & del *",
+    11: "{% raw %}{{ 7*7 }}{% endraw %}\nSecond-Line",
+}
+# (device type, OS type, status) of those devices.
+AWKWARD_PROFILES = {
+    3: ("desktop", "windows", "compliant"),
+    5: ("laptop", "mac", "non_compliant"),
+    7: ("server", "linux", "compliant"),
+    11: ("laptop", "windows", "compliant"),
+}
+
+# Minimum agent versions of the Device Action "Apply" table (REFERENCE section 5.1).
+REIDENTIFY_MIN = {"windows": (7, 6, 71, 0), "mac": (10, 4, 123, 0)}
+FETCH_LOG_MIN = {"windows": (7, 6, 231, 0), "mac": (10, 4, 225, 0)}
+SCAN_THREATS_MIN = {"windows": (7, 6, 206, 0), "mac": (10, 4, 205, 0)}
+
+_OS_CATALOGUE = {
+    "windows": [
+        {"family": "Windows", "name": "Microsoft Windows 10 Enterprise", "vendor": "Microsoft Corp.", "version": "10.0.19045", "type": "windows"},
+        {"family": "Windows", "name": "Microsoft Windows 11 Pro", "vendor": "Microsoft Corp.", "version": "10.0.22631", "type": "windows"},
+        {"family": "Windows", "name": "Microsoft Windows 11 Enterprise", "vendor": "Microsoft Corp.", "version": "10.0.26100", "type": "windows"},
+    ],
+    "windows_server": [
+        {"family": "Windows", "name": "Microsoft Windows Server 2019 Datacenter", "vendor": "Microsoft Corp.", "version": "10.0.17763",
+         "type": "windows"},
+        {"family": "Windows", "name": "Microsoft Windows Server 2022 Standard", "vendor": "Microsoft Corp.", "version": "10.0.20348",
+         "type": "windows"},
+    ],
+    "mac": [
+        {"family": "macOS", "name": "macOS Ventura", "vendor": "Apple Inc.", "version": "13.6.7", "type": "mac"},
+        {"family": "macOS", "name": "macOS Sonoma", "vendor": "Apple Inc.", "version": "14.5", "type": "mac"},
+        {"family": "macOS", "name": "macOS Sequoia", "vendor": "Apple Inc.", "version": "15.0", "type": "mac"},
+    ],
+    "linux": [
+        {"family": "Linux", "name": "Ubuntu 22.04.4 LTS", "vendor": "Canonical Ltd.", "version": "22.04", "type": "linux"},
+        {"family": "Linux", "name": "Red Hat Enterprise Linux 9.4", "vendor": "Red Hat, Inc.", "version": "9.4", "type": "linux"},
+        {"family": "Linux", "name": "Debian GNU/Linux 12", "vendor": "Debian", "version": "12", "type": "linux"},
+    ],
+    "ios": [
+        {"family": "iOS", "name": "iOS", "vendor": "Apple Inc.", "version": "17.5.1", "type": "ios"},
+        {"family": "iPadOS", "name": "iPadOS", "vendor": "Apple Inc.", "version": "17.5.1", "type": "ios"},
+    ],
+    "android": [
+        {"family": "Android", "name": "Android", "vendor": "Google", "version": "14", "type": "android"},
+        {"family": "Android", "name": "Android", "vendor": "Samsung", "version": "13", "type": "android"},
+    ],
+}
+
+# (device type, weight, [(os, weight)])
+_TYPE_MIX = (
+    ("desktop", 34, (("windows", 85), ("mac", 10), ("linux", 5))),
+    ("laptop", 34, (("windows", 62), ("mac", 32), ("linux", 6))),
+    ("server", 10, (("windows", 50), ("linux", 50))),
+    ("vm", 8, (("windows", 45), ("linux", 55))),
+    ("phone", 9, (("ios", 55), ("android", 45))),
+    ("tablet", 5, (("ios", 65), ("android", 35))),
+)
+_STATUS_MIX = (("compliant", 540), ("non_compliant", 300), ("exempted", 40), ("unknown", 40), ("ignored", 20),
+               ("out_of_license_usage", 20), ("installed", 14), ("pending", 13), ("quarantined", 13))
+_COUNTRIES = ({"country": "United States"}, {"country": "Vietnam"}, {"country": "Germany"}, {"country": "United Kingdom"},
+              {"country": "India"}, {"country": "Unknown"})
+_FIRST = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "niaj",
+          "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "yuki", "minh", "tuoi", "linh", "khoa")
+_LAST = ("nguyen", "smith", "tran", "muller", "patel", "jones", "le", "garcia", "schmidt", "dinh")
+_DOMAINS = ("corp.example.com", "eu.corp.example.com", "")
+_OUIS = ("8c:ec:4b", "00:50:56", "3c:22:fb", "a4:83:e7", "f0:18:98", "b8:27:eb", "dc:a6:32", "00:15:5d")
+_EMPTY_LINK = {"username": "", "group": ""}
+
+# The groups of the account (REFERENCE section 6): (name, policy, AD domain, auto_join, description).
+_GROUPS = (
+    ("Default", "Default Policy", "", True, "Devices not assigned to any other group"),
+    ("Finance", "Finance Policy", "corp.example.com", True, "Finance department workstations"),
+    ("Engineering", "Engineering Policy", "corp.example.com", True, "Developers and build machines"),
+    ("Servers", "Server Policy", "", False, "Data-centre and cloud servers"),
+    ("Quarantine", "Quarantine Policy", "", False, "Devices isolated until remediated"),
+    ("Sales Laptops", "Laptop Policy", "", True, "Field sales laptops"),
+    ("Contractors", "Contractor Policy", "", False, "Third-party and BYOD devices"),
+    ("Kiosks", "Default Policy", "", False, "Reserved for lobby kiosks; no devices yet"),
+)
+
+_MAC_RE = re.compile(r"^[0-9a-f]{12}$")
+_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+_CURSOR_RE = re.compile(r"^[0-9a-f]{24}$")
+
+
+def iso(epoch):
+    """Render an epoch as the API's GMT timestamps (``2022-07-05T10:24:10Z``)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def normalise_mac(value):
+    """Return the 12 lower-case hex digits of a MAC in any usual notation, or None when it is not a MAC."""
+    if not isinstance(value, str):
+        return None
+    digits = re.sub(r"[:\-.]", "", value.strip()).lower()
+    return digits if _MAC_RE.match(digits) else None
+
+
+def _version_tuple(version):
+    """Parse ``7.6.478.0`` into (7, 6, 478, 0); anything unparsable compares as the lowest version."""
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except (AttributeError, ValueError):
+        return ()
+
+
+def _weighted(pairs):
+    """A picker for ((value, weight), ...): one float draw from ``rand`` and a binary search per pick."""
+    pairs = tuple(pairs)
+    values = [value for value, _weight in pairs]
+    bounds = list(itertools.accumulate(weight for _value, weight in pairs))
+
+    def pick(rand):
+        return values[bisect.bisect_right(bounds, rand() * bounds[-1])]
+
+    return pick
+
+
+def _choice(rand, items):
+    """``random.choice`` with one float draw, about three times cheaper on large fleets."""
+    return items[int(rand() * len(items))]
+
+
+def _below(rand, low, high):
+    """A random int in [low, high) from one float draw."""
+    return low + int(rand() * (high - low))
+
+
+_pick_type = _weighted((entry[0], entry[1]) for entry in _TYPE_MIX)
+_pick_os = {entry[0]: _weighted(entry[2]) for entry in _TYPE_MIX}
+_pick_status = _weighted(_STATUS_MIX)
+_pick_group = _weighted((("Default", 50), ("Finance", 15), ("Engineering", 25), ("Contractors", 10)))
+
+
+# What decides whether an action applies to a device: its status, agent, OS, agent version, and the API version.
+_Facts = collections.namedtuple("_Facts", "status agent os agent_version api")
+
+
+def _persistent_at_least(facts, minimums):
+    """A persistent agent on an OS of ``minimums`` whose version is at least the one listed there."""
+    minimum = minimums.get(facts.os)
+    return facts.agent == "persistent" and minimum is not None and facts.agent_version >= minimum
+
+
+def _exemptable(facts):
+    if facts.status in ("unknown", "ignored", "out_of_license_usage"):
+        return False
+    # The domain-controller exclusion appears in the documentation from v3.2 on.
+    return not (facts.agent == "domain_controller" and facts.api >= (3, 2))
+
+
+def _reidentifiable(facts):
+    if facts.api < (3, 2):
+        # v3.0/v3.1 wording: all devices except Unknown, Ignored and Out-of-license.
+        return facts.status not in ("unknown", "ignored", "out_of_license_usage")
+    return facts.agent == "mobile" or _persistent_at_least(facts, REIDENTIFY_MIN)
+
+
+# The "Apply" column of Device Action v3.3, one rule per type.
+_APPLIES = {
+    "exempt": _exemptable,
+    "unexempt": _exemptable,
+    "ignore": lambda facts: facts.status == "unknown",
+    "unignore": lambda facts: facts.status == "ignored",
+    "delete": lambda facts: True,
+    "dhcprenew": lambda facts: facts.agent == "persistent",
+    "re-identify": _reidentifiable,
+    "assign_to_group": lambda facts: facts.agent != "domain_controller",
+    "fetch_agent_log": lambda facts: _persistent_at_least(facts, FETCH_LOG_MIN),
+    "scan_threats": lambda facts: _persistent_at_least(facts, SCAN_THREATS_MIN),
+}
+
+
+class Fleet:  # pylint: disable=too-many-instance-attributes
+    """The account, its groups and its devices, generated deterministically from ``(devices, seed)``."""
+
+    def __init__(self, devices=1000, seed=1):
+        if devices < 0:
+            raise ValueError("devices must be >= 0")
+        self.seed = seed
+        self.lock = threading.RLock()
+        self._rng = random.Random(seed)
+        # Cursor tokens carry this tag so that a token from another fleet (or a guessed one) is refused.
+        self._cursor_tag = self._rng.getrandbits(40)
+        self._clock_offset = 0.0
+        self._exempt_heap = []
+        self._command_counter = 0
+        self.account = self._make_account(devices)
+        self.groups = self._make_groups()
+        self._groups_by_id = {group["group_id"]: group for group in self.groups}
+        self.devices = []
+        self._by_id = {}
+        self._by_mac = {}
+        # Enrolment epochs of every device ever generated, deleted ones included, so that cursors that
+        # point past a deleted device still decode.
+        self._enrolled = []
+        self._generate(devices)
+
+    # ----------------------------------------------------------------------------------------- generation
+
+    def _make_account(self, devices):
+        rng = self._rng
+        return {
+            "name": "Simulated IT Access Account",
+            "email": "it-admin@example.com",
+            "last_login": iso(REFERENCE_NOW - 3 * 3600),
+            "date_created": iso(REFERENCE_NOW - ENROLMENT_SPAN - 30 * 86400),
+            "devices_allowed": max(100, -(-devices // 100) * 100),
+            "license_key": f"{rng.getrandbits(128):032x}",
+            "account_id": f"0051a{rng.getrandbits(40):010X}",
+        }
+
+    def _make_groups(self):
+        rng = self._rng
+        created = REFERENCE_NOW - ENROLMENT_SPAN
+        groups = []
+        for index, (name, policy, domain, auto_join, description) in enumerate(_GROUPS):
+            # The default group's id is the literal "default" (REFERENCE section 6); others look like ObjectIds.
+            group_id = "default" if index == 0 else f"{rng.getrandbits(96):024x}"
+            policy_id = "default" if policy == "Default Policy" else f"{rng.getrandbits(96):024x}"
+            groups.append({
+                "group_id": group_id,
+                "group_name": name,
+                "domain_name": domain,
+                "auto_join": auto_join,
+                "policy_id": policy_id,
+                "policy_name": policy,
+                "description": description,
+                "created_date": iso(created + index * 86400),
+                "last_modified": iso(created + index * 86400 + rng.randrange(30 * 86400, 900 * 86400)),
+            })
+        return groups
+
+    def _generate(self, count):
+        rand = self._rng.random
+        # Enrolment times spread over ENROLMENT_SPAN whatever the fleet size: one slot of ``gap`` seconds per
+        # device and a jitter smaller than the slot, so they are strictly increasing and never in the future.
+        gap = max(2, ENROLMENT_SPAN // max(count, 1))
+        start = REFERENCE_NOW - ENROLMENT_SPAN
+        for seq in range(count):
+            when = start + seq * gap + int(rand() * (gap - 1))
+            device_type = _pick_type(rand)
+            os_type = _pick_os[device_type](rand)
+            status = _pick_status(rand)
+            if seq in AWKWARD_PROFILES:
+                # Fixed, ordinary attributes so that security tests can act on these devices predictably.
+                device_type, os_type, status = AWKWARD_PROFILES[seq]
+            self._add(self._make_device(seq, when, device_type, os_type, status), when)
+
+    def _agent_for(self, device_type, os_type, status):
+        """Choose agent type and version; devices without an agent are the 'unknown' (and 'ignored') ones."""
+        rand = self._rng.random
+        if status in ("unknown", "ignored"):
+            return "none", ""
+        if os_type in ("ios", "android"):
+            return "mobile", f"{_below(rand, 3, 5)}.{_below(rand, 0, 10)}.{_below(rand, 0, 100)}"
+        if device_type == "server" and os_type == "windows" and rand() < 0.12:
+            return "domain_controller", f"1.{_below(rand, 2, 6)}.{_below(rand, 10, 200)}.0"
+        agent = "on_demand" if rand() < 0.12 else "persistent"
+        if os_type == "windows":
+            return agent, f"7.6.{_below(rand, 40, 520)}.0"
+        if os_type == "mac":
+            return agent, f"10.4.{_below(rand, 100, 320)}.0"
+        return agent, f"4.{_below(rand, 1, 4)}.{_below(rand, 10, 300)}.0"
+
+    def _name_for(self, seq, device_type, os_type, agent):
+        first = _choice(self._rng.random, _FIRST)
+        if os_type == "windows":
+            if agent == "domain_controller":
+                return f"DC{seq % 7 + 1:02d}-CORP-{seq}"
+            prefix = {"desktop": "WE10-D", "laptop": "WE11-L", "server": "SRV-WIN-", "vm": "VM-WIN-"}[device_type]
+            return f"{prefix}{1000 + seq}"
+        if os_type == "mac":
+            return f'{"MBP" if device_type == "laptop" else "IMAC"}-{first.upper()}-{seq:03d}'
+        if os_type == "linux":
+            prefix = {"desktop": "lnx-ws", "laptop": "lnx-lt", "server": "srv-web", "vm": "vm-k8s-node"}[device_type]
+            return f"{prefix}-{seq:05d}"
+        if os_type == "ios":
+            return f'{"iPhone" if device_type == "phone" else "iPad"}-{first.capitalize()}-{seq}'
+        return f'{"Pixel" if device_type == "phone" else "Galaxy-Tab"}-{first.capitalize()}-{seq}'
+
+    def _network_for(self, seq):
+        """1 to 3 adapters; MACs are unique across the fleet, IPv4s come from private ranges only."""
+        rand = self._rng.random
+        count = 1 + (rand() < 0.35) + (rand() < 0.15)
+        adapters = []
+        for adapter in range(count):
+            # Multiplying by an odd constant modulo 2**24 is a bijection: the serial alone is unique.
+            serial = ((seq * 3 + adapter) * 0x9E3779) & 0xFFFFFF
+            mac = f"{_choice(rand, _OUIS)}:{serial >> 16:02x}:{(serial >> 8) & 0xFF:02x}:{serial & 0xFF:02x}"
+            roll = rand()
+            if roll < 0.6:
+                ipv4 = f"10.{_below(rand, 0, 256)}.{_below(rand, 0, 256)}.{_below(rand, 1, 255)}"
+            elif roll < 0.8:
+                ipv4 = f"192.168.{_below(rand, 0, 256)}.{_below(rand, 1, 255)}"
+            elif roll < 0.93:
+                ipv4 = f"172.{_below(rand, 16, 32)}.{_below(rand, 0, 256)}.{_below(rand, 1, 255)}"
+            else:
+                # The seed page shows adapters without an address as "N/A".
+                ipv4 = "N/A"
+            adapters.append({"mac": mac, "ipv4": ipv4})
+        return adapters
+
+    def _make_device(self, seq, enrolled, device_type, os_type, status):  # pylint: disable=too-many-locals
+        # One record built field by field: splitting it would only scatter the coherence rules.
+        rng = self._rng
+        rand = rng.random
+        agent, agent_version = self._agent_for(device_type, os_type, status)
+        device_id = f"{rng.getrandbits(128):032x}"
+        while device_id in self._by_id:
+            device_id = f"{rng.getrandbits(128):032x}"
+        awkward = AWKWARD_NAMES.get(seq)
+        name = awkward or self._name_for(seq, device_type, os_type, agent)
+        os_info = _choice(rand, _OS_CATALOGUE["windows_server" if os_type == "windows" and device_type == "server" else os_type])
+
+        prev_status = None
+        if status == "exempted":
+            # A device exempted before the simulator started: forever, with the status it had before.
+            prev_status = "compliant" if rand() < 0.5 else "non_compliant"
+        judged = prev_status or status
+        if agent == "none":
+            critical = warning = 0
+        elif judged in ("non_compliant", "quarantined"):
+            critical, warning = _below(rand, 1, 5), _below(rand, 0, 5)
+        elif judged == "compliant":
+            critical, warning = 0, (_below(rand, 1, 4) if rand() < 0.4 else 0)
+        else:
+            critical, warning = _below(rand, 0, 2), _below(rand, 0, 3)
+        severity = "critical" if critical else ("warning" if warning else "no_issues")
+
+        cves = 0 if agent in ("none", "mobile") else int(rand() ** 2 * 600)
+        # Highest CVSS score of the device's CVEs; None marks CVEs without a score ("unknown" severity).
+        cvss = None if not cves or rand() < 0.05 else round(1 + rand() * 9, 1)
+
+        last_seen = enrolled + int(rand() * (REFERENCE_NOW - enrolled))
+        last_reboot = max(enrolled, last_seen - int(rand() * 14 * 86400))
+        user = f"{_choice(rand, _FIRST)}.{_choice(rand, _LAST)}"
+        personal = device_type in ("phone", "tablet")
+        # Public addresses come from the documentation ranges (RFC 5737): the data is never a network target.
+        public_ip = f'{_choice(rand, ("192.0.2", "198.51.100", "203.0.113"))}.{_below(rand, 1, 255)}'
+
+        if status == "quarantined":
+            group_name = "Quarantine"
+        elif device_type in ("server", "vm") and rand() < 0.8:
+            group_name = "Servers"
+        elif device_type == "laptop" and rand() < 0.25:
+            group_name = "Sales Laptops"
+        else:
+            group_name = _pick_group(rand)
+        linked = rand() < 0.1
+        owner = user.partition(".")[0].capitalize()
+        account_id = self.account["account_id"]
+        nickname = name if awkward or rand() < 0.85 else f"{owner}'s {device_type}"
+        return {
+            "device_id": device_id,
+            "severity": severity,
+            "status": status,
+            "device_name": name,
+            "nickname": nickname,
+            "device_type": device_type,
+            "last_seen": iso(last_seen),
+            "agent_version": agent_version,
+            "remediation_link": f"https://console.example.com/remediation/{account_id}/{device_id}/{rng.getrandbits(160):040X}",
+            "group_name": group_name,
+            "geo_info": _choice(rand, _COUNTRIES),
+            "network_info": self._network_for(seq),
+            "os_info": os_info,
+            "link_user": {"username": user, "group": "Staff"} if linked else _EMPTY_LINK,
+            "user_info": {"username": "" if agent == "none" else user,
+                          "domain": "" if personal or agent == "none" else _choice(rand, _DOMAINS)},
+            "issue": {"total_issue": critical + warning, "total_critical": critical, "total_warning": warning},
+            "last_reboot": iso(last_reboot),
+            "cves": {"total": cves},
+            "enrolled_at": iso(enrolled),
+            "in_grace_period": 1 if status == "non_compliant" and rand() < 0.1 else 0,
+            "host_name": name if awkward or personal else name.lower(),
+            "public_ip": public_ip,
+            "_sim": {"seq": seq, "agent": agent, "os": os_type, "cvss": cvss, "prev_status": prev_status,
+                     "exempt_until": None},
+        }
+
+    def _add(self, device, enrolled):
+        self.devices.append(device)
+        self._enrolled.append(enrolled)
+        self._by_id[device["device_id"]] = device
+        for adapter in device["network_info"]:
+            self._by_mac[adapter["mac"].replace(":", "")] = device
+
+    # -------------------------------------------------------------------------------------------- clock
+
+    def now(self):
+        """The fleet's wall clock (epoch seconds); ``advance_clock`` moves it forward for expiry tests."""
+        return time.time() + self._clock_offset
+
+    def advance_clock(self, seconds):
+        """Move the fleet's clock forward, so that finite exemptions can expire within a test."""
+        with self.lock:
+            self._clock_offset += float(seconds)
+            self.expire_exemptions()
+
+    def expire_exemptions(self):
+        """Revert every exemption whose time has passed; the server calls this before each request."""
+        now = self.now()
+        while self._exempt_heap and self._exempt_heap[0][0] <= now:
+            until, _seq, device_id = heapq.heappop(self._exempt_heap)
+            device = self._by_id.get(device_id)
+            # A stale heap entry: the device was deleted, unexempted, or exempted again with a new clock.
+            if device is None or device["status"] != "exempted" or device["_sim"]["exempt_until"] != until:
+                continue
+            self._unexempt(device)
+
+    # ------------------------------------------------------------------------------------------ lookups
+
+    def device(self, id_or_mac):
+        """The device with this id (32 hex) or MAC (any notation), or None."""
+        with self.lock:
+            self.expire_exemptions()
+            return self.device_by_id(id_or_mac) or self.device_by_mac(id_or_mac)
+
+    def device_by_id(self, device_id):
+        """The device with this device id, or None (MACs are not looked at)."""
+        return self._by_id.get(device_id.strip().lower()) if isinstance(device_id, str) else None
+
+    def device_by_mac(self, mac):
+        """The device that reports this MAC, or None."""
+        digits = normalise_mac(mac)
+        return self._by_mac.get(digits) if digits else None
+
+    def group(self, group_id):
+        """The group with this id, or None."""
+        return self._groups_by_id.get(group_id)
+
+    def group_counts(self):
+        """Number of devices per group name, from the live fleet."""
+        counts = {group["group_name"]: 0 for group in self.groups}
+        for device in self.devices:
+            counts[device["group_name"]] = counts.get(device["group_name"], 0) + 1
+        return counts
+
+    # ------------------------------------------------------------------------------------------ cursors
+
+    def cursor(self, position):
+        """Opaque cursor meaning 'continue with the devices enrolled at or after ``position``'.
+
+        It looks like the API's example tokens (24 hex digits, a MongoDB ObjectId): the enrolment time of the
+        last device returned, a per-fleet tag and the position. Deleting devices never invalidates it.
+        """
+        stamp = self._enrolled[position - 1] if position else REFERENCE_NOW - ENROLMENT_SPAN
+        return f"{stamp & 0xFFFFFFFF:08x}{self._cursor_tag:010x}{position:06x}"
+
+    def decode_cursor(self, token):
+        """The position a cursor stands for, or None when it was not issued by this fleet."""
+        if not isinstance(token, str) or not _CURSOR_RE.match(token):
+            return None
+        tag, position = int(token[8:18], 16), int(token[18:], 16)
+        if tag != self._cursor_tag or position > len(self._enrolled):
+            return None
+        return position if self.cursor(position) == token else None
+
+    def page_after(self, position, limit):
+        """Up to ``limit`` live devices enrolled at or after ``position``, and whether more follow (O(log n))."""
+        start = bisect.bisect_left(self.devices, position, key=lambda device: device["_sim"]["seq"])
+        page = self.devices[start:start + limit]
+        return page, start + limit < len(self.devices)
+
+    # ------------------------------------------------------------------------------------------ account
+
+    def account_counts(self):
+        """Live counters behind both account answers."""
+        by_status = dict.fromkeys(STATUSES, 0)
+        by_severity = dict.fromkeys(SEVERITIES, 0)
+        with_issues = 0
+        for device in self.devices:
+            by_status[device["status"]] += 1
+            by_severity[device["severity"]] += 1
+            with_issues += device["issue"]["total_issue"] > 0
+        return by_status, by_severity, with_issues
+
+    def vulnerability_counts(self, score_type):
+        """Devices by the severity of their worst CVE, in the vocabulary of the chosen score type."""
+        if score_type == "cvss2_score":
+            bands = (("high", 7.0), ("medium", 4.0), ("low", 0.0))
+        elif score_type == "cvss3_score":
+            bands = (("critical", 9.0), ("high", 7.0), ("medium", 4.0), ("low", 0.0))
+        else:
+            bands = (("critical", 9.0), ("important", 7.0), ("moderate", 4.0), ("low", 0.0))
+        counts = dict.fromkeys([band for band, _floor in bands] + ["unknown"], 0)
+        for device in self.devices:
+            if not device["cves"]["total"]:
+                continue
+            score = device["_sim"]["cvss"]
+            if score is None:
+                counts["unknown"] += 1
+                continue
+            for band, floor in bands:
+                if score >= floor:
+                    counts[band] += 1
+                    break
+        return counts
+
+    # ------------------------------------------------------------------------------------------ actions
+
+    @staticmethod
+    def applies(action, device, version):
+        """Whether ``action`` applies to ``device`` per the "Apply" column of Device Action (REFERENCE 5.1)."""
+        facts = _Facts(device["status"], device["_sim"]["agent"], device["_sim"]["os"], _version_tuple(device["agent_version"]),
+                       version)
+        return _APPLIES[action](facts)
+
+    def apply_action(self, action, keys, by_mac, params, version):
+        """Apply one Device Action to each id (or MAC) in order; return [(key, status, command_id)].
+
+        Status follows REFERENCE 5.3: 1 applied, 0 not found (or the target group does not exist),
+        -1 the action does not apply to that device.
+        """
+        self.expire_exemptions()
+        results = []
+        for key in keys:
+            device = self.device_by_mac(key) if by_mac else self.device_by_id(key)
+            if device is None:
+                results.append((key, 0, ""))
+                continue
+            if not self.applies(action, device, version):
+                results.append((key, -1, ""))
+                continue
+            if action == "assign_to_group":
+                group = self.group(params.get("group_id", "default"))
+                if group is None:
+                    results.append((key, 0, ""))
+                    continue
+                device["group_name"] = group["group_name"]
+            results.append((key, 1, self._apply(action, device, params)))
+        return results
+
+    def _apply(self, action, device, params):
+        """State change of one applicable action; returns the command id ('' for most actions)."""
+        if action == "exempt":
+            hours = params.get("exempt_time", 0)
+            if device["status"] != "exempted":
+                device["_sim"]["prev_status"] = device["status"]
+                device["status"] = "exempted"
+            # Exempting an exempted device restarts its clock (the real API's behaviour is unknown).
+            until = self.now() + hours * 3600 if hours else None
+            device["_sim"]["exempt_until"] = until
+            if until is not None:
+                heapq.heappush(self._exempt_heap, (until, device["_sim"]["seq"], device["device_id"]))
+        elif action == "unexempt":
+            if device["status"] == "exempted":
+                self._unexempt(device)
+        elif action == "ignore":
+            device["status"] = "ignored"
+        elif action == "unignore":
+            device["status"] = "unknown"
+        elif action == "delete":
+            self._delete(device)
+        elif action in ("fetch_agent_log", "scan_threats"):
+            self._command_counter += 1
+            return f"{int(self.now()) & 0xFFFFFFFF:08x}{self._command_counter:016x}"
+        return ""
+
+    def _unexempt(self, device):
+        device["status"] = device["_sim"]["prev_status"] or "compliant"
+        device["_sim"]["prev_status"] = None
+        device["_sim"]["exempt_until"] = None
+
+    def _delete(self, device):
+        seq = device["_sim"]["seq"]
+        index = bisect.bisect_left(self.devices, seq, key=lambda item: item["_sim"]["seq"])
+        del self.devices[index]
+        del self._by_id[device["device_id"]]
+        for adapter in device["network_info"]:
+            self._by_mac.pop(normalise_mac(adapter["mac"]), None)

@@ -1,0 +1,234 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opswat.it_access contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``Simulator``: the public face of the package, used by the tests, the demo, the benchmarks and the CLI.
+
+It owns the fleet, the token store, the rate limiter, the fault queue and the request log, runs the HTTP
+server in a background thread, and offers the same controls in Python and over ``/_sim/*``.
+"""
+
+import math
+import shutil
+import ssl
+import tempfile
+import threading
+
+from .api import DETAIL_ISSUE_KEYS, DETAIL_SHAPES, END_SIGNALS, GROUPS_PAST_END, Service, TokenStore
+from .faults import FaultQueue, make_fault
+from .fleet import Fleet
+from .ratelimit import RESET_TIME_FORMATS, SCOPES, RateLimiter
+from .requestlog import RequestLog, Scrubber
+from .server import SimHTTPServer
+from .tls import make_certificates
+
+
+class _Config:  # pylint: disable=too-few-public-methods,too-many-instance-attributes
+    """The knobs the service reads on every request."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
+def _choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f'{name} must be one of {", ".join(choices)}, not {value!r}')
+    return value
+
+
+class Simulator:  # pylint: disable=too-many-instance-attributes
+    """A simulated MetaDefender IT Access API on loopback. See docs/simulator.md."""
+
+    def __init__(self, devices=1000, seed=1, client_id="sim-client", client_secret="sim-secret",  # pylint: disable=too-many-arguments
+                 access_token=None, token_lifetime=43199, rate_limit=10, window=60.0, rate_limit_scope="account",
+                 retry_after=False, tls=False, host="127.0.0.1", port=0, log_path=None, latency=0.0,
+                 end_signal="missing", detail_shape="list", groups_past_end="413", reset_time_format="seconds",
+                 detail_issue_keys="detail"):
+        # pylint: disable=too-many-locals,too-many-positional-arguments
+        if not isinstance(token_lifetime, (int, float)) or token_lifetime <= 0:
+            raise ValueError("token_lifetime must be a number of seconds > 0")
+        if not isinstance(latency, (int, float)) or latency < 0:
+            raise ValueError("latency must be a number of seconds >= 0")
+        if not client_id or not client_secret:
+            raise ValueError("client_id and client_secret must not be empty")
+        self.config = _Config(
+            client_id=client_id, client_secret=client_secret, latency=float(latency),
+            end_signal=_choice("end_signal", end_signal, END_SIGNALS),
+            detail_shape=_choice("detail_shape", detail_shape, DETAIL_SHAPES),
+            groups_past_end=_choice("groups_past_end", str(groups_past_end), GROUPS_PAST_END),
+            detail_issue_keys=_choice("detail_issue_keys", detail_issue_keys, DETAIL_ISSUE_KEYS),
+        )
+        self.fleet = Fleet(devices, seed)
+        self._tokens = TokenStore(token_lifetime, access_token)
+        self._limiter = RateLimiter(rate_limit, window, _choice("rate_limit_scope", rate_limit_scope, SCOPES), retry_after,
+                                    _choice("reset_time_format", reset_time_format, RESET_TIME_FORMATS))
+        self._faults = FaultQueue()
+        self._log = RequestLog(log_path)
+        scrubber = Scrubber(self._tokens.known, (client_secret, access_token, self.fleet.account["license_key"]))
+        self.service = Service(self.config, self.fleet, self._tokens, self._limiter, self._faults, self._log, scrubber)
+        self._tls = tls
+        self._address = (host, port)
+        self._server = None
+        self._thread = None
+        self._tls_dir = None
+        self.ca_path = None
+        self._errors = []
+
+    # ---------------------------------------------------------------------------------------- lifecycle
+
+    def start(self):
+        """Bind and serve in a background thread; returns self. ``port=0`` picks a free port.
+
+        A stopped simulator can be started again: it keeps its state and binds the port it had, so its URL
+        does not change ("the API went away and came back").
+        """
+        if self._server is not None:
+            raise RuntimeError("simulator already started")
+        self._log.open()
+        context = None
+        if self._tls:
+            self._tls_dir = tempfile.mkdtemp(prefix="itaccess-sim-tls-")
+            self.ca_path, cert_path, key_path = make_certificates(self._tls_dir)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert_path, key_path)
+        self._server = SimHTTPServer(self._address, self, context)
+        self._address = (self._address[0], self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="itaccess-sim", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        """Stop serving, close open connections and remove the temporary certificates. Idempotent."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server.close_connections()
+            self._thread.join(timeout=10)
+            self._server = None
+            self._thread = None
+        if self._tls_dir is not None:
+            shutil.rmtree(self._tls_dir, ignore_errors=True)
+            self._tls_dir = None
+            self.ca_path = None
+        self._log.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    @property
+    def url(self):
+        """Base URL of the running simulator, e.g. ``http://127.0.0.1:43117``."""
+        if self._server is None:
+            raise RuntimeError("simulator not started")
+        host, port = self._server.server_address[:2]
+        if ":" in host:
+            host = f"[{host}]"
+        return f'{"https" if self._tls else "http"}://{host}:{port}'
+
+    @property
+    def port(self):
+        """The bound port (useful with ``port=0``)."""
+        return self._server.server_address[1] if self._server is not None else None
+
+    @property
+    def license_key(self):
+        """The account's license key (the tests check that it never leaks)."""
+        return self.fleet.account["license_key"]
+
+    @property
+    def errors(self):
+        """Unexpected server-side errors outside request handling (should stay empty)."""
+        return list(self._errors)
+
+    def record_error(self, text):
+        """Called by the HTTP server for an unexpected error it could not answer."""
+        self._errors.append(text)
+
+    # ----------------------------------------------------------------------------------------- controls
+
+    def request_log(self):
+        """The handled API requests, oldest first (see docs/simulator.md for the fields)."""
+        return self._log.entries()
+
+    def clear_log(self):
+        """Forget the logged requests."""
+        self._log.clear()
+
+    def add_fault(self, kind, count=1, endpoint=None, **options):
+        """Inject a fault for the next ``count`` requests to ``endpoint`` (None: any endpoint)."""
+        self._faults.add(make_fault(kind, count, endpoint, **options))
+
+    def clear_faults(self):
+        """Remove every pending fault."""
+        self._faults.clear()
+
+    def pending_faults(self):
+        """Descriptions of the faults not yet used up."""
+        return self._faults.pending()
+
+    def issued_tokens(self):
+        """Every access token issued so far, and the preset one: tests search outputs for them."""
+        return self._tokens.all()
+
+    def expire_tokens(self):
+        """Every token issued so far (and the preset one) is expired from now on: the API answers 401."""
+        self._tokens.expire()
+
+    def set_rate_limit(self, rate_limit, window, scope=None, retry_after=None):
+        """Change the limit (0 disables it), the window in seconds and optionally scope and Retry-After."""
+        self._limiter.configure(rate_limit, window, scope, retry_after)
+
+    def advance_clock(self, seconds):
+        """Move the fleet's clock forward (finite exemptions expire when their time has passed)."""
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not math.isfinite(seconds) or seconds < 0:
+            raise ValueError("seconds must be a number >= 0")
+        self.fleet.advance_clock(seconds)
+
+    # ---------------------------------------------------------------------------------- /_sim endpoints
+
+    def control(self, request):
+        """Answer a ``/_sim/*`` request: (status, payload). No token, no rate limit, not logged."""
+        if request.body and not request.json_ok:
+            return 400, {"error": "the request body is not valid JSON"}
+        body = request.json if request.json_ok else {}
+        if not isinstance(body, dict):
+            return 400, {"error": "the request body must be a JSON object"}
+        handler = {
+            ("POST", "/_sim/faults"): self._control_add_fault,
+            ("GET", "/_sim/faults"): lambda body: (200, {"faults": self.pending_faults()}),
+            ("DELETE", "/_sim/faults"): lambda body: (self.clear_faults(), (200, {"faults": []}))[1],
+            ("POST", "/_sim/expire_tokens"): lambda body: (self.expire_tokens(), (200, {"expired": True}))[1],
+            ("GET", "/_sim/log"): lambda body: (200, self.request_log()),
+            ("DELETE", "/_sim/log"): lambda body: (self.clear_log(), (200, []))[1],
+            ("POST", "/_sim/rate_limit"): self._control_rate_limit,
+            ("POST", "/_sim/advance_clock"): self._control_advance_clock,
+        }.get((request.method, request.path.rstrip("/")))
+        if handler is None:
+            return 404, {"error": f"unknown control endpoint {request.method} {request.path}"}
+        try:
+            return handler(body)
+        except (TypeError, ValueError) as error:
+            return 400, {"error": str(error)}
+
+    def _control_add_fault(self, body):
+        options = dict(body)
+        kind = options.pop("kind", None)
+        count = options.pop("count", 1)
+        endpoint = options.pop("endpoint", None)
+        self.add_fault(kind, count, endpoint, **options)
+        return 200, {"faults": self.pending_faults()}
+
+    def _control_rate_limit(self, body):
+        limiter = self._limiter
+        self.set_rate_limit(body.get("rate_limit", limiter.limit), body.get("window", limiter.window), body.get("scope"),
+                            body.get("retry_after"))
+        return 200, {"rate_limit": limiter.limit, "window": limiter.window, "scope": limiter.scope, "retry_after": limiter.retry_after}
+
+    def _control_advance_clock(self, body):
+        seconds = body.get("seconds", 0)
+        self.advance_clock(seconds)
+        return 200, {"advanced": seconds}
