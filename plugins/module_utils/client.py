@@ -40,7 +40,8 @@ USER_AGENT = "opswat.it_access/%s" % VERSION
 
 TOKEN_PATH = "/o/oauth/token"
 ACCOUNT_PATH = "/o/api/v3.2/account"
-DEVICES_PATH = "/o/api/v3.5/devices"
+# v3.7 is the current cursor version (v3.5 plus host_name from v3.6 and public_ip from v3.7).
+DEVICES_PATH = "/o/api/v3.7/devices"
 DEVICE_DETAILS_PATH = "/o/api/v3.8/devices/detail"
 GROUPS_PATH = "/o/api/v3/groups"
 DEVICE_ACTION_PATH = "/o/api/v3.3/devices/action"
@@ -140,7 +141,7 @@ class Client(object):
         return account
 
     def iter_devices(self, page_size=MAX_PAGE_SIZE, max_devices=None):
-        """Every device (Get Devices v3.5, cursor paging), oldest enrolment first; at most ``max_devices``.
+        """Every device (Get Devices v3.7, cursor paging), oldest enrolment first; at most ``max_devices``.
 
         The arguments are checked now; requests are sent as the iterator is consumed.
         """

@@ -157,6 +157,7 @@ class ConnectionConfig(object):
         self.timeout = float(timeout)
         self.requests_per_minute = int(requests_per_minute)
         self.rate_limit_timeout = float(rate_limit_timeout)
+        self.pace_margin = PACE_MARGIN
         self.warnings = []
 
     @property
@@ -166,13 +167,18 @@ class ConnectionConfig(object):
 
     @property
     def min_interval(self):
-        """Seconds between the starts of two requests: an even pace, no bursts.
+        """The budget's spacing: 60 / requests_per_minute seconds."""
+        return 60.0 / self.requests_per_minute
 
-        1% above 60 / requests_per_minute: the service counts arrivals, and two requests sent exactly one
-        budget apart can arrive closer than that when the first travels slower, putting one request too
-        many into a fixed window.
+    @property
+    def pace_interval(self):
+        """Seconds the pacer keeps between the starts of two requests: an even pace, no bursts.
+
+        ``pace_margin`` (1% by default) above ``min_interval``: the service counts arrivals, and two requests
+        sent exactly one budget apart can arrive closer than that when the first travels slower, putting one
+        request too many into a fixed window.
         """
-        return 60.0 / self.requests_per_minute * PACE_MARGIN
+        return self.min_interval * self.pace_margin
 
 
 def config_from_params(params):

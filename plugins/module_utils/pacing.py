@@ -151,4 +151,4 @@ def default_pacer(config, clock=None, sleep=None, on_fallback=None):
     ``clock`` must be wall-clock time (``time.time``): the state file is read by other processes.
     """
     key = pace_key(config.api_url, client_id=config.client_id, access_token=config.access_token)
-    return SharedPacer(config.min_interval, key, clock=clock or time.time, sleep=sleep, on_fallback=on_fallback)
+    return SharedPacer(config.pace_interval, key, clock=clock or time.time, sleep=sleep, on_fallback=on_fallback)

@@ -134,7 +134,11 @@ class FakeTransport(object):
 def make_config(**overrides):
     values = dict(api_url=API_URL, access_token=ACCESS_TOKEN, requests_per_minute=60, rate_limit_timeout=300)
     values.update(overrides)
-    return ConnectionConfig(**values)
+    # Exact spacing keeps the tests' arithmetic readable; test_pace_margin_* covers the production margin.
+    pace_margin = values.pop("pace_margin", 1.0)
+    config = ConnectionConfig(**values)
+    config.pace_margin = pace_margin
+    return config
 
 
 class Harness(object):

@@ -231,6 +231,16 @@ def test_token_request_is_paced_and_retried_like_any_read(harness):
 # ---------------------------------------------------------------------- pacing
 
 
+def test_pace_margin_spaces_requests_one_percent_above_the_budget(harness):
+    for _ in range(2):
+        harness.expect("POST", ACCOUNT, body={})
+    client = harness.client(make_config(requests_per_minute=10, pace_margin=1.01))
+    client.get_account()
+    client.get_account()
+    first, second = [call.time for call in harness.transport.calls]
+    assert second - first == pytest.approx(6.06)
+
+
 @pytest.mark.parametrize("requests_per_minute, interval", [(60, 1.0), (10, 6.0), (120, 0.5)])
 def test_requests_are_evenly_spaced_and_pacing_is_not_waiting(harness, requests_per_minute, interval):
     for _ in range(4):

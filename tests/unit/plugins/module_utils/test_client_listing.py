@@ -17,7 +17,7 @@ from ansible_collections.opswat.it_access.plugins.module_utils.errors import (
 from ansible_collections.opswat.it_access.plugins.module_utils.transport import TIMEOUT
 from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import Harness
 
-DEVICES = "/o/api/v3.5/devices"
+DEVICES = "/o/api/v3.7/devices"
 DETAILS = "/o/api/v3.8/devices/detail"
 GROUPS = "/o/api/v3/groups"
 ACTION = "/o/api/v3.3/devices/action"

@@ -24,7 +24,7 @@ from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_t
 ACCOUNT = "/o/api/v3.2/account"
 TOKEN = "/o/oauth/token"
 ACTION = "/o/api/v3.3/devices/action"
-DEVICES = "/o/api/v3.5/devices"
+DEVICES = "/o/api/v3.7/devices"
 SECRETS = (ACCESS_TOKEN, CLIENT_SECRET, FETCHED_TOKEN, LICENSE_KEY)
 
 # An answer that quotes every secret, bare and in the places credentials usually travel.

@@ -84,7 +84,8 @@ def test_secret_values_never_appear_in_errors():
 def test_defaults_and_pace():
     result = config(access_token="t", requests_per_minute=None, api_url="https://gears.opswat.com/")
     assert result.api_url == "https://gears.opswat.com"
-    assert result.requests_per_minute == 10 and result.min_interval == pytest.approx(6.06)
+    assert result.requests_per_minute == 10 and result.min_interval == 6.0
+    assert result.pace_interval == pytest.approx(6.06)  # 1% margin for arrival jitter
     assert result.rate_limit_timeout == 300 and result.timeout == 30
     assert result.secrets == ["t"] and result.warnings == []
 
