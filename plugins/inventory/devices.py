@@ -1,0 +1,564 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opswat.it_access contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: devices
+short_description: Managed devices of OPSWAT MetaDefender IT Access as inventory hosts
+version_added: 0.1.0
+description:
+  - Lists the devices of an IT Access account with Get Devices v3.7 (a cursor, O(page_size) devices a request)
+    and adds one host per device. Every device becomes exactly one host, also when several devices share a name.
+  - The inventory source is a YAML file whose name ends with C(opswat.yml) or C(opswat.yaml), for example
+    C(devices.opswat.yml), holding O(plugin=opswat.it_access.devices).
+  - The host name is the first non-empty field of O(hostnames). Host names that two or more devices share, and the
+    reserved names C(localhost), C(127.0.0.1), C(::1), C(all) and C(ungrouped), get C(_) and the first 8 characters
+    of the device ID appended (the whole ID if that is still taken, then C(_2), C(_3)...). A name that only one
+    device has is used as it is.
+  - The device fields become host variables named O(vars_prefix) followed by the field name, for example
+    C(opswat_device_id), C(opswat_status), C(opswat_network_info). Three computed variables are added,
+    C(opswat_ipv4_addresses), C(opswat_macs) and C(opswat_os_type) (see the notes).
+  - Every value that comes from the API is marked unsafe, so Ansible never renders it as a template, not in
+    O(compose), O(groups) or O(keyed_groups) either. A device named C({{ 7 * 7 }}) keeps that name, never C(49).
+  - Filters are applied to the devices the API returns. Values inside one filter are OR'ed, different filters are
+    AND'ed, as for M(opswat.it_access.opswat_device_info).
+  - No group is created unless O(groups) or O(keyed_groups) asks for one; the examples show groups by status,
+    severity, device type, OS type and IT Access group.
+  - At the service's 10 requests a minute, listing 10,000 devices takes 200 requests, about 20 minutes.
+    Enable the inventory cache (O(cache=true)); a run that finds its answer in the cache sends no request at all.
+author:
+  - opswat.it_access maintainers (@opswat-it-access)
+requirements:
+  - requests
+extends_documentation_fragment:
+  - opswat.it_access.connection.PLUGIN
+  - ansible.builtin.constructed
+  - ansible.builtin.inventory_cache
+options:
+  plugin:
+    description: Marks the file as a source for this plugin.
+    type: str
+    required: true
+    choices: [opswat.it_access.devices]
+  status:
+    description:
+      - Keep devices with one of these statuses.
+      - Note the device status spelling V(non_compliant); the account summary spells it C(non-compliant).
+    type: list
+    elements: str
+    choices: [compliant, non_compliant, exempted, out_of_license_usage, unknown, ignored, installed, pending, quarantined]
+  severity:
+    description: Keep devices with one of these issue severities.
+    type: list
+    elements: str
+    choices: [critical, warning, no_issues]
+  device_type:
+    description: Keep devices of one of these types.
+    type: list
+    elements: str
+    choices: [desktop, laptop, phone, tablet, server, vm]
+  os_type:
+    description: Keep devices whose operating system is one of these types.
+    type: list
+    elements: str
+    choices: [windows, mac, linux, ios, android]
+  group_name:
+    description:
+      - Keep devices in one of these IT Access groups. Names match exactly, case-sensitive.
+      - Each name may be a template, for example C({{ finance_group_name }}).
+    type: list
+    elements: str
+  max_devices:
+    description:
+      - Add at most this many devices, the first ones by enrolment time that match the filters.
+      - The listing stops as soon as it has them, which saves requests.
+    type: int
+  page_size:
+    description:
+      - Devices a listing request asks for. The API allows 1 to 50; keep the default unless a proxy needs smaller answers.
+    type: int
+    default: 50
+  hostnames:
+    description:
+      - Where the host name comes from, in order of preference; the first that gives a non-empty value wins.
+        Values are stripped of surrounding spaces; V(N/A) counts as empty.
+      - V(first_ipv4) is the first usable IPv4 address of the device's adapters (see O(ansible_host_sources)).
+        V(first_mac) is the first MAC address, as C(aa:bb:cc:dd:ee:ff). V(public_ip) is the address the service
+        saw the device connect from.
+      - V(host_name) and V(public_ip) are fields of Get Devices v3.6 and v3.7; they give a name only when the API
+        sends them.
+      - When none of them gives a name, the device ID is used.
+    type: list
+    elements: str
+    choices: [device_name, host_name, nickname, first_ipv4, public_ip, first_mac, device_id]
+    default: [device_name, host_name, first_ipv4, device_id]
+  ansible_host_sources:
+    description:
+      - Where C(ansible_host) comes from, in order of preference; the first that gives a usable address wins.
+        When none does, C(ansible_host) is not set and Ansible connects to the host name.
+      - V(first_ipv4) is the first usable IPv4 address of the device's adapters. An address is usable unless it is
+        missing, V(N/A), not an address, V(0.0.0.0), link-local (C(169.254.0.0/16)), loopback, multicast or reserved.
+      - V(public_ip) is the address the service saw the device connect from (IPv4 or IPv6), with the same checks.
+      - V(host_name) is the device's C(host_name) field, a DNS name.
+      - An empty list never sets C(ansible_host).
+    type: list
+    elements: str
+    choices: [first_ipv4, public_ip, host_name]
+    default: [first_ipv4]
+  vars_prefix:
+    description:
+      - Prefix of the host variables that hold the device fields, for example C(opswat_status) for the field
+        C(status). Letters, digits and underscores; may be empty.
+      - A variable whose name would start with C(ansible_) is never set from API data, so the API cannot set
+        connection variables.
+    type: str
+    default: opswat_
+notes:
+  - "Host variables: every field of the device as the API returns it, under O(vars_prefix): C(opswat_device_id),
+    C(opswat_device_name), C(opswat_host_name), C(opswat_nickname), C(opswat_status), C(opswat_severity),
+    C(opswat_device_type), C(opswat_group_name), C(opswat_os_info), C(opswat_network_info), C(opswat_issue),
+    C(opswat_last_seen), C(opswat_enrolled_at), C(opswat_public_ip) and every other field the API sends.
+    Characters other than letters, digits and underscores in a field name become underscores."
+  - "Computed host variables: C(opswat_ipv4_addresses) (the usable IPv4 addresses of the adapters, in order),
+    C(opswat_macs) (the MAC addresses as C(aa:bb:cc:dd:ee:ff)) and C(opswat_os_type) (the C(type) of the first
+    C(os_info) entry, or null). They take precedence over an API field of the same name."
+  - Templates in the inventory file are rendered in O(api_url), O(access_token), O(client_id), O(client_secret),
+    O(ca_path) and O(group_name), with the extra variables (C(-e)) available, so credentials can come from a vault
+    or a lookup. Values from environment variables are used as they are, never rendered, as the modules use them.
+  - The cache key is made of the inventory file path, O(api_url), O(client_id), the filters and O(max_devices),
+    never of a secret. With O(access_token) alone, two accounts on the same O(api_url) read by the same inventory
+    file share a cache entry. The cache holds the filtered device list, so O(hostnames), O(vars_prefix),
+    O(compose), O(groups) and O(keyed_groups) can change without a new request.
+  - Errors are reported with the token, the client secret and every fetched token masked. At C(-vvv) every
+    request is shown, without its query string.
+seealso:
+  - module: opswat.it_access.opswat_device_info
+  - ref: inventory_plugins
+    description: Using inventory plugins.
+"""
+
+EXAMPLES = r"""
+---
+# devices.opswat.yml: every device; credentials from OPSWAT_CLIENT_ID and OPSWAT_CLIENT_SECRET
+plugin: opswat.it_access.devices
+
+---
+# critical.opswat.yml: non-compliant or critical Windows and macOS laptops, grouped, cached for an hour
+plugin: opswat.it_access.devices
+client_id: "{{ lookup('ansible.builtin.env', 'OPSWAT_CLIENT_ID') }}"
+client_secret: "{{ vault_opswat_client_secret }}"
+status: [non_compliant, quarantined]
+device_type: [laptop]
+os_type: [windows, mac]
+keyed_groups:
+  # opswat_status_non_compliant, opswat_status_quarantined
+  - key: opswat_status
+    prefix: opswat_status
+  # opswat_severity_critical, opswat_severity_warning, opswat_severity_no_issues
+  - key: opswat_severity
+    prefix: opswat_severity
+  # opswat_os_windows, opswat_os_mac
+  - key: opswat_os_type
+    prefix: opswat_os
+  # opswat_group_Finance, opswat_group_Sales_Laptops
+  - key: opswat_group_name
+    prefix: opswat_group
+groups:
+  needs_attention: opswat_severity == 'critical' or opswat_issue.total_critical | default(0) > 0
+compose:
+  ansible_user: "'admin'"
+  agent_version: opswat_agent_version
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/opswat_inventory
+cache_timeout: 3600
+
+---
+# servers.opswat.yml: servers by DNS name, the address they connect from as ansible_host
+plugin: opswat.it_access.devices
+api_url: https://product.my.us.opswat.com
+device_type: [server]
+hostnames: [host_name, device_name, device_id]
+ansible_host_sources: [public_ip, first_ipv4]
+vars_prefix: itaccess_
+strict: true
+"""
+
+import hashlib
+import ipaddress
+import json
+import re
+from collections import Counter
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+
+from ansible_collections.opswat.it_access.plugins.module_utils.client import MAX_PAGE_SIZE, Client
+from ansible_collections.opswat.it_access.plugins.module_utils.connection import CONNECTION_OPTIONS, config_from_params
+from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
+    FILTER_CHOICES, as_list, device_macs, matches, validate_filters)
+from ansible_collections.opswat.it_access.plugins.module_utils.errors import OpswatError
+
+try:
+    from ansible.utils.unsafe_proxy import wrap_var as _wrap_var
+except ImportError:  # pragma: no cover - a later ansible-core without the compatibility module
+    _wrap_var = None
+
+PLUGIN_NAME = "opswat.it_access.devices"
+FILE_SUFFIXES = ("opswat.yml", "opswat.yaml")
+# Bump when the shape of a cache entry changes: an entry of another version is a cache miss.
+CACHE_FORMAT = 1
+
+HOSTNAME_SOURCES = ("device_name", "host_name", "nickname", "first_ipv4", "public_ip", "first_mac", "device_id")
+ANSIBLE_HOST_SOURCES = ("first_ipv4", "public_ip", "host_name")
+# Host names that mean something else to Ansible: never given to a device as they are.
+RESERVED_HOSTNAMES = frozenset(("localhost", "127.0.0.1", "::1", "all", "ungrouped"))
+# Options that may hold templates (credentials from a vault or a lookup). Typed options (int, float, bool) are
+# converted by the config manager before a template could be rendered, so they cannot be templates.
+TEMPLATED_OPTIONS = ("api_url", "access_token", "client_id", "client_secret", "ca_path", "group_name")
+EMPTY_VALUES = ("", "n/a")
+
+_PREFIX_RE = re.compile(r"^[A-Za-z0-9_]*$")
+_NOT_IDENTIFIER_RE = re.compile(r"[^A-Za-z0-9_]")
+
+
+def make_unsafe(value):
+    """``value`` with every string in it (keys included) marked unsafe: Ansible never renders it as a template.
+
+    ``wrap_var`` marks values on every ansible-core: on 2.19 and later it removes the trust that would let a
+    string be rendered. Without it, a JSON round trip gives plain, untrusted copies of the same values.
+    """
+    if _wrap_var is not None:
+        return _wrap_var(value)
+    return json.loads(json.dumps(value))  # pragma: no cover
+
+
+def _text(value):
+    """A stripped string from a string or a number; None when empty, ``N/A`` or of another type."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    text = str(value).strip()
+    if text.lower() in EMPTY_VALUES:
+        return None
+    return text
+
+
+def usable_ip(value, versions=(4,)):
+    """The address in ``value`` in its canonical form, or None when it is missing or cannot be connected to."""
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if address.version not in versions:
+        return None
+    if (address.is_unspecified or address.is_link_local or address.is_loopback or address.is_multicast
+            or address.is_reserved):
+        return None
+    return str(address)
+
+
+def ipv4_addresses(device):
+    """The usable IPv4 addresses of the device's adapters, in adapter order, without repeats."""
+    addresses = []
+    for adapter in as_list(device.get("network_info")):
+        if isinstance(adapter, dict):
+            address = usable_ip(adapter.get("ipv4"))
+            if address is not None and address not in addresses:
+                addresses.append(address)
+    return addresses
+
+
+def os_type(device):
+    for info in as_list(device.get("os_info")):
+        if isinstance(info, dict) and _text(info.get("type")):
+            return _text(info.get("type"))
+    return None
+
+
+def source_value(device, source):
+    """The value of one O(hostnames) or O(ansible_host_sources) entry for a device; None when it gives nothing."""
+    if source == "first_ipv4":
+        addresses = ipv4_addresses(device)
+        return addresses[0] if addresses else None
+    if source == "public_ip":
+        return usable_ip(device.get("public_ip"), versions=(4, 6))
+    if source == "first_mac":
+        macs = device_macs(device)
+        return macs[0] if macs else None
+    return _text(device.get(source))
+
+
+def preferred_name(device, preferences):
+    for source in preferences:
+        name = source_value(device, source)
+        if name is not None:
+            return name
+    return _text(device.get("device_id"))
+
+
+def assign_hostnames(devices, preferences):
+    """One distinct host name per device, in the order of ``devices``.
+
+    A name only one device has is kept. A name several devices share, or a reserved one, gets ``_`` and the first 8
+    characters of the device ID appended, then the whole ID if that is taken too, then ``_2``, ``_3``...; the
+    result depends only on the devices and their order (enrolment order from the API). Returns the names and
+    the number of devices whose name was changed.
+    """
+    bases = []
+    for position, device in enumerate(devices):
+        base = preferred_name(device, preferences)
+        bases.append(base if base is not None else "opswat_device_%d" % (position + 1))
+    counts = Counter(bases)
+    taken = set(base for base in bases if counts[base] == 1 and base not in RESERVED_HOSTNAMES)
+    names = []
+    renamed = 0
+    for device, base in zip(devices, bases):
+        if base in taken and counts[base] == 1:
+            names.append(base)
+            continue
+        renamed += 1
+        device_id = _text(device.get("device_id")) or ""
+        candidates = []
+        if device_id:
+            candidates = ["%s_%s" % (base, device_id[:8]), "%s_%s" % (base, device_id)]
+        name = next((candidate for candidate in candidates if candidate not in taken), None)
+        suffix = 2
+        while name is None:
+            candidate = "%s_%s_%d" % (base, device_id, suffix) if device_id else "%s_%d" % (base, suffix)
+            if candidate not in taken:
+                name = candidate
+            suffix += 1
+        taken.add(name)
+        names.append(name)
+    return names, renamed
+
+
+def device_hostvars(device, prefix):
+    """The host variables of a device, every value marked unsafe; no name starting with ``ansible_``."""
+    hostvars = {}
+    for field, value in device.items():
+        name = prefix + _NOT_IDENTIFIER_RE.sub("_", str(field))
+        hostvars[name] = value
+    hostvars[prefix + "ipv4_addresses"] = ipv4_addresses(device)
+    hostvars[prefix + "macs"] = device_macs(device)
+    hostvars[prefix + "os_type"] = os_type(device)
+    return make_unsafe(dict((name, value) for name, value in hostvars.items()
+                            if not name.lower().startswith("ansible_") and not name[:1].isdigit()))
+
+
+def ansible_host(device, sources):
+    """The first usable address of ``sources``, marked unsafe; None when no source gives one."""
+    for source in sources:
+        value = source_value(device, source)
+        if value is not None:
+            return make_unsafe(value)
+    return None
+
+
+class Settings(object):
+    """The validated options of one parse."""
+
+    def __init__(self, config, filters, max_devices, page_size, hostnames, ansible_host_sources, prefix):
+        self.config = config
+        self.filters = filters
+        self.max_devices = max_devices
+        self.page_size = page_size
+        self.hostnames = hostnames
+        self.ansible_host_sources = ansible_host_sources
+        self.prefix = prefix
+
+
+def fetch_devices(client, settings):
+    """The devices that match the filters, in enrolment order, at most ``max_devices``."""
+    filters = settings.filters
+    max_devices = settings.max_devices
+    devices = []
+    # Without filters the client can stop at max_devices itself (and ask a smaller last page).
+    listing = client.iter_devices(page_size=settings.page_size, max_devices=None if filters else max_devices)
+    try:
+        for device in listing:
+            if matches(device, filters):
+                devices.append(device)
+                if max_devices and len(devices) >= max_devices:
+                    break
+    finally:
+        close = getattr(listing, "close", None)
+        if close is not None:
+            close()
+    return devices
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    """Hosts from the devices of an IT Access account."""
+
+    NAME = PLUGIN_NAME
+
+    def verify_file(self, path):
+        if not super(InventoryModule, self).verify_file(path):
+            return False
+        if path.endswith(FILE_SUFFIXES):
+            return True
+        self.display.vvv("Skipping %s: the file name of an %s source must end with %s"
+                         % (path, PLUGIN_NAME, " or ".join(FILE_SUFFIXES)))
+        return False
+
+    def parse(self, inventory, loader, path, cache=True):
+        super(InventoryModule, self).parse(inventory, loader, path, cache=cache)
+        self._read_config_data(path)
+        settings = self._settings()
+        for warning in settings.config.warnings:
+            self.display.warning("%s: %s" % (PLUGIN_NAME, warning))
+
+        use_cache = bool(self.get_option("cache"))
+        update_cache = use_cache and not cache  # --flush-cache or meta: refresh_inventory
+        devices = None
+        cache_key = None
+        if use_cache:
+            self.load_cache_plugin()
+            cache_key = self.devices_cache_key(path, settings)
+            if cache:
+                devices = self._read_cache(cache_key)
+                update_cache = devices is None
+        if devices is None:
+            devices = self._fetch(settings)
+        if update_cache:
+            self._cache[cache_key] = dict(format=CACHE_FORMAT, devices=devices)
+        self._populate(devices, settings)
+
+    # ------------------------------------------------------------------ options
+
+    def _value(self, name):
+        """The option's value; templates are rendered in TEMPLATED_OPTIONS set in the inventory file.
+
+        The file is loaded as trusted, so its templates render. A value from an environment variable is used as it is,
+        as the modules use it (ansible-core would trust it too, but a secret may happen to contain braces).
+        """
+        value, origin = self.get_option_and_origin(name)
+        if value is None or name not in TEMPLATED_OPTIONS or origin != "Direct":
+            return value
+        try:
+            value = self.templar.template(value)
+        except Exception as error:  # pylint: disable=broad-exception-caught  # any templating failure
+            if CONNECTION_OPTIONS.get(name, {}).get("no_log"):
+                # The message could quote the value, which may be the secret itself.
+                raise AnsibleParserError("%s: %s: the template could not be rendered (%s; details hidden: the value"
+                                         " is a secret)" % (PLUGIN_NAME, name, type(error).__name__)) from None
+            raise AnsibleParserError("%s: %s: the template could not be rendered: %s" % (PLUGIN_NAME, name, error)) from None
+        if isinstance(value, list):
+            return [str(item) if isinstance(item, str) else item for item in value]
+        return str(value) if isinstance(value, str) else value
+
+    def _settings(self):
+        """Every option checked, before the cache is read and before any request."""
+        self.templar.available_variables = self._vars or {}
+        params = dict((name, self._value(name)) for name in CONNECTION_OPTIONS)
+        filter_values = dict((name, self._value(name)) for name in FILTER_CHOICES)
+        try:
+            config = config_from_params(params)
+            filters = validate_filters(filter_values)
+        except OpswatError as error:
+            raise AnsibleParserError("%s: %s" % (PLUGIN_NAME, error.message)) from None
+
+        max_devices = self.get_option("max_devices")
+        if max_devices is not None and max_devices < 1:
+            raise AnsibleParserError("%s: max_devices: must be at least 1, got %d" % (PLUGIN_NAME, max_devices))
+        page_size = self.get_option("page_size")
+        if page_size is None or not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise AnsibleParserError("%s: page_size: must be between 1 and %d (the API's maximum), got %s"
+                                     % (PLUGIN_NAME, MAX_PAGE_SIZE, page_size))
+        hostnames = self._choices("hostnames", HOSTNAME_SOURCES)
+        if not hostnames:
+            raise AnsibleParserError("%s: hostnames: must name at least one of %s" % (PLUGIN_NAME, ", ".join(HOSTNAME_SOURCES)))
+        ansible_host_sources = self._choices("ansible_host_sources", ANSIBLE_HOST_SOURCES)
+        prefix = self.get_option("vars_prefix") or ""
+        if not _PREFIX_RE.match(prefix):
+            raise AnsibleParserError("%s: vars_prefix: must hold only letters, digits and underscores, got %r"
+                                     % (PLUGIN_NAME, prefix))
+        return Settings(config, filters, max_devices, page_size, hostnames, ansible_host_sources, prefix)
+
+    def _choices(self, name, choices):
+        values = self.get_option(name) or []
+        wrong = [value for value in values if value not in choices]
+        if wrong:
+            raise AnsibleParserError("%s: %s: unknown value(s) %s; choose from %s"
+                                     % (PLUGIN_NAME, name, ", ".join(map(str, wrong)), ", ".join(choices)))
+        return list(values)
+
+    # ------------------------------------------------------------------ cache
+
+    def devices_cache_key(self, path, settings):
+        """The cache key: the inventory file, the API URL, the client ID, the filters and max_devices; no secret."""
+        identity = dict(
+            api_url=settings.config.api_url,
+            client_id=settings.config.client_id,
+            filters=dict((name, sorted(values)) for name, values in settings.filters.items()),
+            max_devices=settings.max_devices,
+        )
+        digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+        return "%s_%s" % (self.get_cache_key(path), digest)
+
+    def _read_cache(self, cache_key):
+        try:
+            entry = self._cache[cache_key]
+        except KeyError:
+            self.display.vvv("%s: no cached devices, listing them" % PLUGIN_NAME)
+            return None
+        if (not isinstance(entry, dict) or entry.get("format") != CACHE_FORMAT or not isinstance(entry.get("devices"), list)
+                or not all(isinstance(device, dict) for device in entry["devices"])):
+            self.display.vvv("%s: the cache entry has another format, listing the devices again" % PLUGIN_NAME)
+            return None
+        self.display.v("%s: %d devices from the cache, no request sent" % (PLUGIN_NAME, len(entry["devices"])))
+        return entry["devices"]
+
+    # ------------------------------------------------------------------ the API
+
+    def _client(self, config):
+        return Client(config, log=self.display.vvv)
+
+    def _fetch(self, settings):
+        client = None
+        try:
+            client = self._client(settings.config)
+            devices = fetch_devices(client, settings)
+            self.display.v("%s: %d devices listed with %d requests" % (PLUGIN_NAME, len(devices), client.metrics["requests"]))
+            self.display.vvv("%s: api_requests %s" % (PLUGIN_NAME, json.dumps(client.metrics, sort_keys=True)))
+        except OpswatError as error:
+            # The message is redacted by the client; no exception is chained, so no traceback carries more.
+            raise AnsibleParserError("%s: %s" % (PLUGIN_NAME, error.message)) from None
+        finally:
+            if client is not None:
+                client.close()
+        return devices
+
+    # ------------------------------------------------------------------ hosts
+
+    def _populate(self, devices, settings):
+        strict = self.get_option("strict")
+        compose = self.get_option("compose")
+        groups = self.get_option("groups")
+        keyed_groups = self.get_option("keyed_groups")
+        names, renamed = assign_hostnames(devices, settings.hostnames)
+        if renamed:
+            self.display.warning("%s: %d devices share a host name with another device (or have a reserved one):"
+                                 " their host names end with _ and the first 8 characters of the device ID"
+                                 % (PLUGIN_NAME, renamed))
+        for device, name in zip(devices, names):
+            hostname = self.inventory.add_host(make_unsafe(name))
+            for variable, value in device_hostvars(device, settings.prefix).items():
+                self.inventory.set_variable(hostname, variable, value)
+            address = ansible_host(device, settings.ansible_host_sources)
+            if address is not None:
+                self.inventory.set_variable(hostname, "ansible_host", address)
+            # compose and groups see the host's variables, ansible_host included.
+            host_vars = self.inventory.get_host(hostname).get_vars()
+            self._set_composite_vars(compose, host_vars, hostname, strict=strict)
+            self._add_host_to_composed_groups(groups, host_vars, hostname, strict=strict)
+            self._add_host_to_keyed_groups(keyed_groups, host_vars, hostname, strict=strict)

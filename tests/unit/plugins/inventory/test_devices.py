@@ -1,0 +1,687 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opswat.it_access contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The inventory plugin opswat.it_access.devices, against a fake client and canned devices (no HTTP)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import json
+
+import pytest
+import yaml
+
+from ansible.errors import AnsibleError, AnsibleParserError
+from ansible.inventory.data import InventoryData
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, is_trusted_as_template, trust_as_template
+
+from ansible_collections.opswat.it_access.plugins.inventory import devices as plugin_module
+from ansible_collections.opswat.it_access.plugins.inventory.devices import (
+    ANSIBLE_HOST_SOURCES, CACHE_FORMAT, HOSTNAME_SOURCES, InventoryModule, ansible_host, assign_hostnames,
+    device_hostvars, make_unsafe, preferred_name, usable_ip)
+from ansible_collections.opswat.it_access.plugins.module_utils.devices import FILTER_CHOICES
+from ansible_collections.opswat.it_access.plugins.module_utils.errors import AuthenticationError, TransportError
+
+SECRET = "cs-unit-0123456789-SECRET"
+API_URL = "https://tenant.example.test"
+EVIL = "{{ lookup('env','HOME') }}"
+DEFAULT_HOSTNAMES = ["device_name", "host_name", "first_ipv4", "device_id"]
+
+
+def device(number, **fields):
+    """A device as Get Devices returns it; ``fields`` override the defaults."""
+    values = dict(
+        device_id=hashlib.md5(b"device %d" % number).hexdigest(),
+        device_name="dev-%d" % number,
+        host_name="dev-%d.corp.example.com" % number,
+        nickname="Device %d" % number,
+        status="compliant",
+        severity="no_issues",
+        device_type="desktop",
+        group_name="Default",
+        public_ip="198.51.100.%d" % (number % 250 + 1),
+        os_info={"family": "Windows", "name": "Microsoft Windows 11 Pro", "type": "windows"},
+        network_info=[{"mac": "8C-EC-4B-00-00-%02X" % (number % 256), "ipv4": "10.0.0.%d" % (number % 250 + 1)}],
+        issue={"total_issue": 0, "total_critical": 0, "total_warning": 0},
+    )
+    values.update(fields)
+    return values
+
+
+class FakeClient(object):
+    """Stands in for ``Client``: serves canned devices, records how it was used."""
+
+    def __init__(self, devices, error=None):
+        self.devices = devices
+        self.error = error
+        self.calls = []
+        self.closed = False
+        self.served = 0
+
+    def iter_devices(self, page_size=50, max_devices=None):
+        self.calls.append(dict(page_size=page_size, max_devices=max_devices))
+        return self._iterate(max_devices)
+
+    def _iterate(self, max_devices):
+        if self.error is not None:
+            raise self.error
+        for item in self.devices:
+            if max_devices is not None and self.served >= max_devices:
+                return
+            self.served += 1
+            yield item
+
+    @property
+    def metrics(self):
+        return dict(requests=1 + self.served // 50, throttled=0, retries=0, waited_seconds=0.0)
+
+    def close(self):
+        self.closed = True
+
+
+def base_options(**overrides):
+    options = dict(
+        plugin="opswat.it_access.devices",
+        api_url=API_URL, access_token=None, client_id="client-key-1", client_secret=SECRET,
+        validate_certs=True, ca_path=None, timeout=30.0, requests_per_minute=10, rate_limit_timeout=300.0,
+        status=None, severity=None, device_type=None, os_type=None, group_name=None,
+        max_devices=None, page_size=50, hostnames=list(DEFAULT_HOSTNAMES), ansible_host_sources=["first_ipv4"],
+        vars_prefix="opswat_",
+        strict=False, compose={}, groups={}, keyed_groups=[], use_extra_vars=False, leading_separator=True,
+        cache=False, cache_plugin="memory", cache_timeout=3600, cache_connection=None, cache_prefix="ansible_inventory_",
+    )
+    options.update(overrides)
+    return options
+
+
+class Harness(object):
+    """An ``InventoryModule`` whose options come from a dict and whose client is a ``FakeClient``."""
+
+    def __init__(self, tmp_path, devices=(), error=None, cache_store=None, extra_vars=None, origins=None, **options):
+        self.options = base_options(**options)
+        self.origins = origins or {}
+        self.client = FakeClient(list(devices), error)
+        self.configs = []
+        self.path = str(tmp_path / "devices.opswat.yml")
+        with open(self.path, "w") as handle:
+            handle.write("plugin: opswat.it_access.devices\n")
+        self.cache_store = {} if cache_store is None else cache_store
+        self.plugin = InventoryModule()
+        self.plugin.ansible_name = "opswat.it_access.devices"  # what the plugin loader sets
+        # parse() reads the extra variables (-e) before it reads the configuration: set them in between.
+        self.plugin._read_config_data = lambda path: setattr(self.plugin, "_vars", dict(extra_vars or {}))
+        self.plugin.get_option = self.options.__getitem__
+        # Set in the inventory file unless told otherwise (the config manager's origin "Direct").
+        self.plugin.get_option_and_origin = lambda name: (self.options[name], self.origins.get(name, "Direct"))
+        self.plugin.load_cache_plugin = self._load_cache
+        self.plugin._client = self._client
+        self.inventory = InventoryData()
+
+    def _load_cache(self):
+        self.plugin._cache = self.cache_store
+
+    def _client(self, config):
+        self.configs.append(config)
+        return self.client
+
+    def parse(self, cache=True):
+        self.plugin.parse(self.inventory, DataLoader(), self.path, cache=cache)
+        return self.inventory
+
+    @property
+    def hosts(self):
+        return self.inventory.hosts
+
+    def hostvars(self, name):
+        return self.inventory.get_host(name).get_vars()
+
+
+def render(template, variables):
+    templar = Templar(loader=DataLoader(), variables=variables)
+    return templar.template(trust_as_template(template))
+
+
+# ---------------------------------------------------------------------------------------------- verify_file
+
+
+@pytest.mark.parametrize("name, accepted", [
+    ("devices.opswat.yml", True),
+    ("devices.opswat.yaml", True),
+    ("opswat.yml", True),
+    ("prod-opswat.yaml", True),
+    ("devices.yml", False),
+    ("opswat.yml.bak", False),
+    ("opswat.json", False),
+])
+def test_verify_file_accepts_names_ending_in_opswat_yml(tmp_path, name, accepted):
+    path = tmp_path / name
+    path.write_text("plugin: opswat.it_access.devices\n")
+    assert InventoryModule().verify_file(str(path)) is accepted
+
+
+def test_verify_file_refuses_a_missing_file(tmp_path):
+    assert InventoryModule().verify_file(str(tmp_path / "devices.opswat.yml")) is False
+
+
+# ---------------------------------------------------------------------------------------------- host names
+
+
+def test_host_name_preference_order():
+    assert preferred_name(device(1), DEFAULT_HOSTNAMES) == "dev-1"
+    assert preferred_name(device(1, device_name=""), DEFAULT_HOSTNAMES) == "dev-1.corp.example.com"
+    assert preferred_name(device(1, device_name="  N/A ", host_name=None), DEFAULT_HOSTNAMES) == "10.0.0.2"
+    no_address = device(1, device_name=None, host_name="   ", network_info=[{"mac": "x", "ipv4": "N/A"}])
+    assert preferred_name(no_address, DEFAULT_HOSTNAMES) == device(1)["device_id"]
+    assert preferred_name(device(1), ["nickname"]) == "Device 1"
+    assert preferred_name(device(1), ["public_ip"]) == "198.51.100.2"
+    assert preferred_name(device(1), ["first_mac"]) == "8c:ec:4b:00:00:01"
+    # None of the preferences gives a name: the device ID.
+    assert preferred_name(device(1, nickname=""), ["nickname"]) == device(1)["device_id"]
+
+
+def test_host_names_are_stripped_and_numbers_accepted():
+    assert preferred_name(device(1, device_name="  web-1 \n"), DEFAULT_HOSTNAMES) == "web-1"
+    assert preferred_name(device(1, device_name=12345), DEFAULT_HOSTNAMES) == "12345"
+    assert preferred_name(device(1, device_name={"not": "a name"}), DEFAULT_HOSTNAMES) == "dev-1.corp.example.com"
+
+
+def test_unique_names_are_kept():
+    devices = [device(number) for number in range(5)]
+    names, renamed = assign_hostnames(devices, DEFAULT_HOSTNAMES)
+    assert names == ["dev-%d" % number for number in range(5)]
+    assert renamed == 0
+
+
+def test_shared_names_get_the_device_id_prefix_and_no_device_is_dropped():
+    devices = [device(1, device_name="web"), device(2), device(3, device_name="web"), device(4, device_name="web")]
+    names, renamed = assign_hostnames(devices, DEFAULT_HOSTNAMES)
+    assert names == ["web_%s" % devices[0]["device_id"][:8], "dev-2", "web_%s" % devices[2]["device_id"][:8],
+                     "web_%s" % devices[3]["device_id"][:8]]
+    assert len(set(names)) == len(devices)
+    assert renamed == 3
+
+
+def test_disambiguation_is_deterministic():
+    devices = [device(number, device_name="same") for number in range(10)]
+    copies = [dict(item) for item in devices]
+    assert assign_hostnames(devices, DEFAULT_HOSTNAMES) == assign_hostnames(copies, DEFAULT_HOSTNAMES)
+
+
+def test_a_suffixed_name_never_takes_a_name_another_device_has():
+    first = device(1, device_name="web", device_id="aaaaaaaa" + "1" * 24)
+    second = device(2, device_name="web", device_id="bbbbbbbb" + "2" * 24)
+    # A third device is literally named like the first one's disambiguated name.
+    squatter = device(3, device_name="web_aaaaaaaa")
+    names, _renamed = assign_hostnames([first, second, squatter], DEFAULT_HOSTNAMES)
+    assert names == ["web_" + first["device_id"], "web_bbbbbbbb", "web_aaaaaaaa"]
+
+
+def test_ids_sharing_their_first_8_characters_fall_back_to_the_whole_id():
+    first = device(1, device_name="web", device_id="abcdef01" + "1" * 24)
+    second = device(2, device_name="web", device_id="abcdef01" + "2" * 24)
+    names, _renamed = assign_hostnames([first, second], DEFAULT_HOSTNAMES)
+    assert names == ["web_abcdef01", "web_" + second["device_id"]]
+
+
+def test_even_duplicate_device_ids_give_distinct_names():
+    twins = [device(1, device_name="web"), device(1, device_name="web"), device(1, device_name="web")]
+    names, _renamed = assign_hostnames(twins, DEFAULT_HOSTNAMES)
+    assert len(set(names)) == 3
+
+
+@pytest.mark.parametrize("reserved", ["localhost", "127.0.0.1", "::1", "all", "ungrouped"])
+def test_reserved_names_are_always_suffixed(reserved):
+    item = device(1, device_name=reserved)
+    names, renamed = assign_hostnames([item], DEFAULT_HOSTNAMES)
+    assert names == ["%s_%s" % (reserved, item["device_id"][:8])]
+    assert renamed == 1
+
+
+def test_a_device_without_any_name_or_id_still_becomes_a_host():
+    nameless = dict((key, value) for key, value in device(1).items()
+                    if key not in ("device_name", "host_name", "device_id", "network_info"))
+    names, _renamed = assign_hostnames([device(0), nameless], DEFAULT_HOSTNAMES)
+    assert names == ["dev-0", "opswat_device_2"]
+
+
+# ---------------------------------------------------------------------------------------------- ansible_host
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("10.1.2.3", "10.1.2.3"),
+    (" 192.168.0.10 ", "192.168.0.10"),
+    ("N/A", None),
+    ("n/a", None),
+    ("", None),
+    (None, None),
+    ("0.0.0.0", None),
+    ("169.254.10.20", None),
+    ("127.0.0.1", None),
+    ("224.0.0.1", None),
+    ("255.255.255.255", None),
+    ("10.0.0.300", None),
+    ("not an address", None),
+    ("2001:db8::1", None),
+    (["10.1.2.3"], None),
+])
+def test_usable_ipv4(value, expected):
+    assert usable_ip(value) == expected
+
+
+def test_public_ip_may_be_ipv6():
+    assert usable_ip("2001:db8::1", versions=(4, 6)) == "2001:db8::1"
+    assert usable_ip("fe80::1", versions=(4, 6)) is None
+
+
+def test_ansible_host_is_the_first_usable_ipv4_by_default():
+    item = device(1, network_info=[{"mac": "a", "ipv4": "N/A"}, {"mac": "b", "ipv4": "169.254.1.1"},
+                                   {"mac": "c", "ipv4": "0.0.0.0"}, {"mac": "d", "ipv4": "172.16.5.4"},
+                                   {"mac": "e", "ipv4": "10.9.9.9"}])
+    assert ansible_host(item, ["first_ipv4"]) == "172.16.5.4"
+
+
+def test_ansible_host_sources():
+    item = device(1, network_info=[{"mac": "a", "ipv4": "N/A"}])
+    assert ansible_host(item, ["first_ipv4"]) is None
+    assert ansible_host(item, ["first_ipv4", "public_ip"]) == "198.51.100.2"
+    assert ansible_host(item, ["host_name"]) == "dev-1.corp.example.com"
+    assert ansible_host(item, []) is None
+    # network_info documented as an object as well as a list
+    assert ansible_host(device(1, network_info={"mac": "a", "ipv4": "10.2.3.4"}), ["first_ipv4"]) == "10.2.3.4"
+
+
+def test_ansible_host_set_or_not_on_hosts(tmp_path):
+    harness = Harness(tmp_path, [device(1), device(2, network_info=[{"mac": "a", "ipv4": "N/A"}])])
+    harness.parse()
+    assert harness.hostvars("dev-1")["ansible_host"] == "10.0.0.2"
+    assert "ansible_host" not in harness.hostvars("dev-2")
+
+    harness = Harness(tmp_path, [device(1)], ansible_host_sources=[])
+    harness.parse()
+    assert "ansible_host" not in harness.hostvars("dev-1")
+
+    harness = Harness(tmp_path, [device(1)], ansible_host_sources=["public_ip"])
+    harness.parse()
+    assert harness.hostvars("dev-1")["ansible_host"] == "198.51.100.2"
+
+
+# ---------------------------------------------------------------------------------------------- host variables
+
+
+def test_hostvars_carry_every_field_under_the_prefix():
+    item = device(1, network_info=[{"mac": "8C-EC-4B-62-75-20", "ipv4": "N/A"}, {"mac": "x", "ipv4": "10.1.1.1"}])
+    hostvars = device_hostvars(item, "opswat_")
+    for field, value in item.items():
+        assert hostvars["opswat_" + field] == value
+    assert hostvars["opswat_ipv4_addresses"] == ["10.1.1.1"]
+    assert hostvars["opswat_macs"] == ["8c:ec:4b:62:75:20"]
+    assert hostvars["opswat_os_type"] == "windows"
+    assert device_hostvars(item, "itaccess_")["itaccess_status"] == "compliant"
+    assert device_hostvars(item, "")["status"] == "compliant"
+
+
+def test_os_type_accepts_a_list_of_os_info_and_missing_data():
+    assert device_hostvars(device(1, os_info=[{"type": "linux"}]), "opswat_")["opswat_os_type"] == "linux"
+    assert device_hostvars(device(1, os_info=None), "opswat_")["opswat_os_type"] is None
+
+
+def test_field_names_are_made_variable_names():
+    hostvars = device_hostvars({"device_id": "1", "odd-field.name": 1, "2fa": True}, "")
+    assert hostvars["odd_field_name"] == 1
+    assert "2fa" not in hostvars
+    assert device_hostvars({"device_id": "1", "2fa": True}, "opswat_")["opswat_2fa"] is True
+
+
+def test_the_api_can_never_set_a_connection_variable():
+    hostile = device(1, ansible_ssh_common_args="-o ProxyCommand=touch /tmp/pwned", ANSIBLE_HOST="1.2.3.4",
+                     ssh_common_args="x")
+    for prefix in ("", "ansible_", "Ansible_"):
+        hostvars = device_hostvars(hostile, prefix)
+        assert not [name for name in hostvars if name.lower().startswith("ansible_")]
+    assert device_hostvars(hostile, "")["status"] == "compliant"
+
+
+def test_every_value_is_untrusted_even_if_it_arrives_trusted():
+    # A cache plugin could hand back strings marked as trusted templates: they must lose that mark.
+    item = device(1, device_name=trust_as_template(EVIL), os_info={"name": trust_as_template(EVIL)},
+                  network_info=[{"mac": "a", "ipv4": trust_as_template("10.1.1.1")}])
+    hostvars = device_hostvars(item, "opswat_")
+    assert hostvars["opswat_device_name"] == EVIL
+    assert not is_trusted_as_template(hostvars["opswat_device_name"])
+    assert not is_trusted_as_template(hostvars["opswat_os_info"]["name"])
+    assert not is_trusted_as_template(hostvars["opswat_network_info"][0]["ipv4"])
+    assert not is_trusted_as_template(ansible_host(item, ["first_ipv4"]))
+    assert not is_trusted_as_template(make_unsafe(trust_as_template("{{ x }}")))
+
+
+def test_a_malicious_device_name_is_never_rendered(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", "/home/unit-marker-5d2c")
+    harness = Harness(tmp_path, [device(1, device_name=trust_as_template(EVIL), nickname=trust_as_template(EVIL)),
+                                 device(2)],
+                      compose={"shown_name": trust_as_template("opswat_device_name"),
+                               "decorated": trust_as_template("opswat_device_name ~ '!'")},
+                      groups={"evil": trust_as_template("'lookup' in opswat_device_name")},
+                      keyed_groups=[{"key": trust_as_template("opswat_device_name"), "prefix": "name"}])
+    harness.parse()
+    assert EVIL in harness.hosts
+    hostvars = harness.hostvars(EVIL)
+    assert hostvars["opswat_device_name"] == EVIL
+    assert hostvars["opswat_nickname"] == EVIL
+    assert hostvars["shown_name"] == EVIL
+    assert hostvars["decorated"] == EVIL + "!"
+    # Used in a template later, the value comes out as the text it is.
+    assert render("{{ opswat_device_name }}", hostvars) == EVIL
+    assert render("{{ shown_name }}", hostvars) == EVIL
+    assert "unit-marker" not in json.dumps(dict((key, str(value)) for key, value in hostvars.items()))
+    assert [host.name for host in harness.inventory.groups["evil"].get_hosts()] == [EVIL]
+    # keyed_groups: a group named after the (sanitised) name, not after what the template would give
+    assert "name____lookup__env___HOME_____" in harness.inventory.groups
+    assert not [name for name in harness.inventory.groups if "marker" in name]
+
+
+# ---------------------------------------------------------------------------------------------- parse
+
+
+def fleet():
+    return [
+        device(1, status="non_compliant", severity="critical", device_type="laptop", group_name="Finance"),
+        device(2, status="compliant", device_type="laptop", os_info={"type": "mac"}),
+        device(3, status="non_compliant", severity="warning", device_type="server", os_info=[{"type": "linux"}]),
+        device(4, status="quarantined", severity="critical", device_type="laptop", group_name="Quarantine"),
+        device(5, status="exempted", device_type="desktop", group_name="Finance"),
+    ]
+
+
+def test_every_device_becomes_a_host(tmp_path):
+    devices = fleet() + [device(6, device_name="dev-1")]  # a name shared with device 1
+    harness = Harness(tmp_path, devices)
+    harness.parse()
+    assert len(harness.hosts) == len(devices)
+    ids = sorted(harness.hostvars(name)["opswat_device_id"] for name in harness.hosts)
+    assert ids == sorted(item["device_id"] for item in devices)
+    assert harness.client.calls == [dict(page_size=50, max_devices=None)]
+    assert harness.client.closed
+    # Only the configuration is given to the client: the default log sink is the display's -vvv.
+    assert harness.configs[0].client_secret == SECRET
+
+
+def test_hosts_are_in_no_group_unless_asked(tmp_path):
+    harness = Harness(tmp_path, fleet())
+    harness.parse()
+    assert sorted(harness.inventory.groups) == ["all", "ungrouped"]
+
+
+@pytest.mark.parametrize("filters, expected", [
+    (dict(status=["non_compliant"]), ["dev-1", "dev-3"]),
+    (dict(status=["non_compliant", "quarantined"]), ["dev-1", "dev-3", "dev-4"]),
+    (dict(status=["non_compliant", "quarantined"], device_type=["laptop"]), ["dev-1", "dev-4"]),
+    (dict(severity=["critical"], group_name=["Finance"]), ["dev-1"]),
+    (dict(os_type=["linux", "mac"]), ["dev-2", "dev-3"]),
+    (dict(group_name=["finance"]), []),  # case-sensitive
+])
+def test_filters_or_within_and_across(tmp_path, filters, expected):
+    harness = Harness(tmp_path, fleet(), **filters)
+    harness.parse()
+    assert sorted(harness.hosts) == expected
+
+
+def test_max_devices_without_filters_lets_the_client_stop(tmp_path):
+    harness = Harness(tmp_path, fleet(), max_devices=2, page_size=20)
+    harness.parse()
+    assert sorted(harness.hosts) == ["dev-1", "dev-2"]
+    assert harness.client.calls == [dict(page_size=20, max_devices=2)]
+
+
+def test_max_devices_with_filters_counts_matching_devices(tmp_path):
+    harness = Harness(tmp_path, fleet(), max_devices=2, status=["non_compliant", "quarantined"])
+    harness.parse()
+    assert sorted(harness.hosts) == ["dev-1", "dev-3"]
+    assert harness.client.calls == [dict(page_size=50, max_devices=None)]
+    assert harness.client.served == 3  # stopped as soon as it had two
+
+
+@pytest.mark.parametrize("options, option", [
+    (dict(status=["non-compliant"]), "status"),
+    (dict(severity=["high"]), "severity"),
+    (dict(device_type="desktop,robot"), "device_type"),
+    (dict(os_type=["win"]), "os_type"),
+    (dict(max_devices=0), "max_devices"),
+    (dict(page_size=51), "page_size"),
+    (dict(page_size=0), "page_size"),
+    (dict(hostnames=[]), "hostnames"),
+    (dict(hostnames=["fqdn"]), "hostnames"),
+    (dict(ansible_host_sources=["private_ip"]), "ansible_host_sources"),
+    (dict(vars_prefix="opswat-"), "vars_prefix"),
+    (dict(api_url="ftp://tenant.example.test"), "api_url"),
+    (dict(client_secret=None), "client_secret"),
+    (dict(client_id=None, client_secret=None), "access_token"),
+    (dict(timeout=0), "timeout"),
+])
+def test_bad_options_fail_before_any_request(tmp_path, options, option):
+    harness = Harness(tmp_path, fleet(), **options)
+    with pytest.raises(AnsibleParserError) as raised:
+        harness.parse()
+    assert "opswat.it_access.devices: %s:" % option in str(raised.value)
+    assert harness.configs == []  # no client was even created
+
+
+def test_filter_choices_are_the_shared_ones():
+    documentation = yaml.safe_load(plugin_module.DOCUMENTATION)
+    for name, choices in FILTER_CHOICES.items():
+        assert documentation["options"][name].get("choices") == choices
+    assert documentation["options"]["hostnames"]["choices"] == list(HOSTNAME_SOURCES)
+    assert documentation["options"]["ansible_host_sources"]["choices"] == list(ANSIBLE_HOST_SOURCES)
+
+
+def test_documentation_and_examples_are_valid_yaml():
+    documentation = yaml.safe_load(plugin_module.DOCUMENTATION)
+    assert documentation["name"] == "devices"
+    assert "opswat.it_access.connection.PLUGIN" in documentation["extends_documentation_fragment"]
+    examples = [example for example in yaml.safe_load_all(plugin_module.EXAMPLES) if example]
+    assert len(examples) == 3
+    assert all(example["plugin"] == "opswat.it_access.devices" for example in examples)
+
+
+@pytest.mark.parametrize("error", [
+    AuthenticationError("POST /o/oauth/token: the client credentials were rejected (HTTP 401)", status=401),
+    TransportError("POST /o/api/v3.7/devices: could not connect to tenant.example.test: refused"),
+])
+def test_client_errors_become_parser_errors_without_a_chained_exception(tmp_path, error):
+    harness = Harness(tmp_path, fleet(), error=error)
+    with pytest.raises(AnsibleParserError) as raised:
+        harness.parse()
+    assert str(raised.value).startswith("opswat.it_access.devices: POST ")
+    assert error.message in str(raised.value)
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+    assert harness.client.closed
+
+
+def test_the_log_sink_is_display_vvv(monkeypatch):
+    seen = {}
+
+    def fake_client(config, on_secret=None, log=None):
+        seen.update(config=config, log=log)
+        return "client"
+
+    monkeypatch.setattr(plugin_module, "Client", fake_client)
+    plugin = InventoryModule()
+    assert plugin._client("config") == "client"
+    assert seen["log"] == plugin.display.vvv
+
+
+# ---------------------------------------------------------------------------------------------- templates
+
+
+def test_credentials_may_be_templates_from_the_config_file(tmp_path):
+    harness = Harness(tmp_path, fleet(), client_secret=trust_as_template("{{ vault_secret }}"),
+                      api_url=trust_as_template("{{ 'https://' ~ tenant_host }}"),
+                      group_name=[trust_as_template("{{ finance }}")],
+                      extra_vars=dict(vault_secret=SECRET, tenant_host="tenant.example.test", finance="Finance"))
+    harness.parse()
+    config = harness.configs[0]
+    assert config.client_secret == SECRET
+    assert config.api_url == "https://tenant.example.test"
+    assert sorted(harness.hosts) == ["dev-1", "dev-5"]
+
+
+def test_values_from_the_environment_are_never_rendered(tmp_path):
+    # The config manager marks environment values as trusted templates; the plugin uses them as they are anyway.
+    harness = Harness(tmp_path, fleet(), client_id=trust_as_template(EVIL), group_name=[trust_as_template(EVIL)],
+                      origins=dict(client_id="env: OPSWAT_CLIENT_ID", group_name="env: X"))
+    harness.parse()
+    assert harness.configs[0].client_id == EVIL
+    assert harness.hosts == {}  # no device is in the group named like the template
+
+
+def test_untrusted_values_are_never_rendered(tmp_path):
+    harness = Harness(tmp_path, fleet(), client_id=EVIL)
+    harness.parse()
+    assert harness.configs[0].client_id == EVIL
+
+
+def test_a_failing_secret_template_does_not_quote_it(tmp_path):
+    harness = Harness(tmp_path, fleet(), client_secret=trust_as_template("{{ undefined_secret_var }}-" + SECRET))
+    with pytest.raises(AnsibleParserError) as raised:
+        harness.parse()
+    assert "client_secret: the template could not be rendered" in str(raised.value)
+    assert SECRET not in str(raised.value) and "undefined_secret_var" not in str(raised.value)
+
+    harness = Harness(tmp_path, fleet(), group_name=[trust_as_template("{{ undefined_group_var }}")])
+    with pytest.raises(AnsibleParserError) as raised:
+        harness.parse()
+    assert "group_name: the template could not be rendered" in str(raised.value)
+    assert "undefined_group_var" in str(raised.value)
+
+
+# ---------------------------------------------------------------------------------------------- constructed
+
+
+def test_keyed_groups_compose_and_groups(tmp_path):
+    harness = Harness(tmp_path, fleet(),
+                      keyed_groups=[{"key": trust_as_template("opswat_status"), "prefix": "opswat_status"},
+                                    {"key": trust_as_template("opswat_os_type"), "prefix": "os"}],
+                      groups={"critical": trust_as_template("opswat_severity == 'critical'")},
+                      compose={"ansible_user": trust_as_template("'admin'"),
+                               "address": trust_as_template("ansible_host")})
+    harness.parse()
+    groups = harness.inventory.groups
+
+    def members(group):
+        return sorted(host.name for host in groups[group].get_hosts())
+
+    assert members("opswat_status_non_compliant") == ["dev-1", "dev-3"]
+    assert members("opswat_status_quarantined") == ["dev-4"]
+    assert members("os_linux") == ["dev-3"]
+    assert members("critical") == ["dev-1", "dev-4"]
+    assert harness.hostvars("dev-1")["ansible_user"] == "admin"
+    assert harness.hostvars("dev-1")["address"] == "10.0.0.2"
+
+
+def test_strict_makes_a_bad_compose_fail(tmp_path):
+    compose = {"broken": trust_as_template("opswat_no_such_field.attribute")}
+    harness = Harness(tmp_path, fleet(), compose=compose)
+    harness.parse()
+    assert "broken" not in harness.hostvars("dev-1")
+    harness = Harness(tmp_path, fleet(), compose=compose, strict=True)
+    with pytest.raises(AnsibleError, match="Could not set broken"):
+        harness.parse()
+
+
+# ---------------------------------------------------------------------------------------------- cache
+
+
+def test_a_cache_hit_sends_no_request(tmp_path):
+    store = {}
+    first = Harness(tmp_path, fleet(), cache=True, cache_store=store)
+    first.parse()
+    assert len(first.configs) == 1  # a miss: listed, then stored
+    assert len(store) == 1
+    key, entry = list(store.items())[0]
+    assert entry == dict(format=CACHE_FORMAT, devices=fleet())
+
+    second = Harness(tmp_path, [], cache=True, cache_store=store)
+    second.parse()
+    assert second.configs == [] and second.client.calls == []
+    assert sorted(second.hosts) == sorted(first.hosts)
+    assert second.hostvars("dev-1")["opswat_status"] == "non_compliant"
+    assert key in store
+
+
+def test_refresh_lists_again_and_updates_the_cache(tmp_path):
+    store = {}
+    Harness(tmp_path, fleet(), cache=True, cache_store=store).parse()
+    refreshed = Harness(tmp_path, fleet()[:2], cache=True, cache_store=store)
+    refreshed.parse(cache=False)  # --flush-cache, meta: refresh_inventory
+    assert len(refreshed.configs) == 1
+    assert list(store.values())[0]["devices"] == fleet()[:2]
+
+
+def test_without_the_cache_option_the_cache_is_not_touched(tmp_path):
+    store = {}
+    harness = Harness(tmp_path, fleet(), cache_store=store)
+    harness.parse()
+    harness.parse(cache=False)
+    assert store == {}
+    assert len(harness.configs) == 2
+
+
+def test_a_cache_entry_of_another_format_is_a_miss(tmp_path):
+    store = {}
+    key = Harness(tmp_path, fleet(), cache=True, cache_store=store)
+    key.parse()
+    assert len(store) == 1
+    cache_key = list(store)[0]
+    for stale in ([device(9)], dict(format=CACHE_FORMAT + 1, devices=[]), dict(format=CACHE_FORMAT, devices=["x"])):
+        store[cache_key] = stale
+        harness = Harness(tmp_path, fleet(), cache=True, cache_store=store)
+        harness.parse()
+        assert len(harness.configs) == 1
+        assert store[cache_key]["devices"] == fleet()
+
+
+def test_cached_values_are_untrusted_after_reading(tmp_path):
+    store = {}
+    Harness(tmp_path, [device(1, device_name="evil")], cache=True, cache_store=store).parse()
+    assert len(store) == 1
+    entry = list(store.values())[0]
+    entry["devices"][0]["device_name"] = trust_as_template(EVIL)
+    harness = Harness(tmp_path, [], cache=True, cache_store=store)
+    harness.parse()
+    assert not is_trusted_as_template(harness.hostvars(EVIL)["opswat_device_name"])
+    assert render("{{ opswat_device_name }}", harness.hostvars(EVIL)) == EVIL
+
+
+def cache_key_of(tmp_path, **options):
+    harness = Harness(tmp_path, [], **options)
+    harness.plugin.loader = DataLoader()
+    return harness.plugin.devices_cache_key(harness.path, harness.plugin._settings())
+
+
+def test_the_cache_key(tmp_path):
+    plain = cache_key_of(tmp_path)
+    assert plain.startswith("opswat.it_access.devices_k")
+    assert SECRET not in plain
+    assert cache_key_of(tmp_path, client_secret="another-secret") == plain
+    assert cache_key_of(tmp_path, page_size=10, hostnames=["device_id"], vars_prefix="x_") == plain
+    assert cache_key_of(tmp_path, api_url="https://other.example.test") != plain
+    assert cache_key_of(tmp_path, client_id="client-key-2") != plain
+    assert cache_key_of(tmp_path, max_devices=5) != plain
+    by_status = cache_key_of(tmp_path, status=["compliant", "non_compliant"])
+    assert by_status != plain
+    assert cache_key_of(tmp_path, status=["non_compliant", "compliant"]) == by_status
+    assert cache_key_of(tmp_path, group_name=["Finance"]) != plain
+    token_only = cache_key_of(tmp_path, client_id=None, client_secret=None, access_token="at-" + SECRET)
+    assert SECRET not in token_only
+
+
+def test_every_device_once_with_the_cache_too(tmp_path):
+    devices = [device(number, device_name="shared") for number in range(20)]
+    store = {}
+    Harness(tmp_path, devices, cache=True, cache_store=store).parse()
+    harness = Harness(tmp_path, [], cache=True, cache_store=store)
+    harness.parse()
+    assert len(harness.hosts) == 20
