@@ -17,7 +17,7 @@ description:
     severity (Account Details v3.2).
   - Costs one request, plus one token request when client credentials are used.
 author:
-  - opswat.it_access contributors
+  - opswat.it_access maintainers (@opswat-it-access)
 extends_documentation_fragment:
   - opswat.it_access.connection
   - opswat.it_access.attributes

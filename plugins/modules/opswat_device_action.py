@@ -26,7 +26,7 @@ description:
   - The cost is the token request (with client credentials), the group look-up (C(assign_to_group) only),
     one read per 50 devices and one write per 50 devices that change.
 author:
-  - opswat.it_access contributors
+  - opswat.it_access maintainers (@opswat-it-access)
 extends_documentation_fragment:
   - opswat.it_access.connection
   - opswat.it_access.attributes
@@ -109,8 +109,8 @@ notes:
   - Each device's result is one of C(changed), C(unchanged), C(failed), C(not_supported) and C(not_found).
     The API's per-device status C(1) is C(changed), C(0) is C(failed), C(-1) is C(not_supported).
   - A device action is never sent twice by the collection. After a timeout or a server error on an action request,
-    the action may or may not have been applied; the task fails and says so. Run it again: the idempotent
-    actions then skip the devices already done.
+    the action may or may not have been applied; the task fails and says so. Run it again, and the idempotent
+    actions skip the devices already done.
 seealso:
   - module: opswat.it_access.opswat_device_info
   - module: opswat.it_access.opswat_group_info
@@ -381,15 +381,22 @@ def in_desired_state(action, device, target_group_name):
 
 
 def diff_entry(action, device, target_group_name):
-    """(before, after) of the state the action controls, for one device that changes."""
+    """(before, after) of the state the action controls, for one device that changes.
+
+    The device name is on both sides: it does not change, but it tells a reader which device a line is about.
+    """
     if action in CONTROLLED_STATE:
         key, read, value = CONTROLLED_STATE[action]
-        return {key: read(device)}, {key: value}
-    if action == "assign_to_group":
-        return {"group_name": device.get("group_name")}, {"group_name": target_group_name}
-    if action == "delete":
-        return {"present": True}, {"present": False}
-    return None
+        change = ({key: read(device)}, {key: value})
+    elif action == "assign_to_group":
+        change = ({"group_name": device.get("group_name")}, {"group_name": target_group_name})
+    elif action == "delete":
+        change = ({"present": True}, {"present": False})
+    else:
+        return None
+    for side in change:
+        side["device_name"] = device.get("device_name")
+    return change
 
 
 def plan(action, devices_by_key, force, target_group_name):

@@ -13,7 +13,7 @@ module: opswat_device_info
 short_description: List and filter the devices managed by IT Access
 version_added: 0.1.0
 description:
-  - Without O(device_ids) or O(macs), lists the fleet with Get Devices v3.5 (a cursor, 50 devices a request
+  - Without O(device_ids) or O(macs), lists the fleet with Get Devices v3.7 (a cursor, 50 devices a request
     by default, the API's maximum) and filters it.
   - With O(device_ids) or O(macs), looks the devices up with Device Details v3.8, 50 a request, and never lists
     the fleet. Devices that are not known are simply absent from RV(devices).
@@ -22,7 +22,7 @@ description:
   - At the service's 10 requests a minute, listing 10,000 devices takes 200 requests, about 20 minutes.
     Use O(device_ids), O(macs) or O(max_devices) where you can.
 author:
-  - opswat.it_access contributors
+  - opswat.it_access maintainers (@opswat-it-access)
 extends_documentation_fragment:
   - opswat.it_access.connection
   - opswat.it_access.attributes

@@ -17,7 +17,7 @@ description:
   - The default group is named C(Default) and has the id C(default).
   - Groups are managed in the IT Access console; the API offers no way to create them.
 author:
-  - opswat.it_access contributors
+  - opswat.it_access maintainers (@opswat-it-access)
 extends_documentation_fragment:
   - opswat.it_access.connection
   - opswat.it_access.attributes
