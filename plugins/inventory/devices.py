@@ -201,7 +201,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible_collections.opswat.it_access.plugins.module_utils.client import MAX_PAGE_SIZE, Client
 from ansible_collections.opswat.it_access.plugins.module_utils.connection import CONNECTION_OPTIONS, config_from_params
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
-    FILTER_CHOICES, as_list, device_macs, matches, validate_filters)
+    FILTER_CHOICES, as_list, device_macs, list_matching, validate_filters)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import OpswatError
 
 try:
@@ -378,22 +378,7 @@ class Settings(object):
 
 def fetch_devices(client, settings):
     """The devices that match the filters, in enrolment order, at most ``max_devices``."""
-    filters = settings.filters
-    max_devices = settings.max_devices
-    devices = []
-    # Without filters the client can stop at max_devices itself (and ask a smaller last page).
-    listing = client.iter_devices(page_size=settings.page_size, max_devices=None if filters else max_devices)
-    try:
-        for device in listing:
-            if matches(device, filters):
-                devices.append(device)
-                if max_devices and len(devices) >= max_devices:
-                    break
-    finally:
-        close = getattr(listing, "close", None)
-        if close is not None:
-            close()
-    return devices
+    return list_matching(client, settings.filters, settings.page_size, settings.max_devices)
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):

@@ -117,6 +117,27 @@ def validate_filters(filters):
     return active
 
 
+def list_matching(client, active_filters, page_size, max_devices=None):
+    """The listed devices that match ``active_filters``, in enrolment order, at most ``max_devices``.
+
+    The listing stops as soon as it has them. Without filters the client stops at ``max_devices`` itself
+    (and asks a smaller last page).
+    """
+    devices = []
+    listing = client.iter_devices(page_size=page_size, max_devices=None if active_filters else max_devices)
+    try:
+        for device in listing:
+            if matches(device, active_filters):
+                devices.append(device)
+                if max_devices and len(devices) >= max_devices:
+                    break
+    finally:
+        close = getattr(listing, "close", None)
+        if close is not None:
+            close()
+    return devices
+
+
 def matches(device, active_filters):
     """True when the device matches every active filter (AND), each with any of its values (OR)."""
     for name, wanted in active_filters.items():

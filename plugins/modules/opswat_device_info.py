@@ -177,7 +177,7 @@ api_requests:
 """
 
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
-    DEVICE_STATUSES, DEVICE_TYPES, OS_TYPES, SEVERITIES, device_macs, matches, normalize_macs, unique,
+    DEVICE_STATUSES, DEVICE_TYPES, OS_TYPES, SEVERITIES, device_macs, list_matching, matches, normalize_macs, unique,
     validate_filters)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 from ansible_collections.opswat.it_access.plugins.module_utils.module import run_module
@@ -235,18 +235,7 @@ def run(module, client):
                    if matches(device, active_filters)]
         devices = devices[:max_devices] if max_devices else devices
     else:
-        devices = []
-        # Without filters the client can stop at max_devices itself (and ask a smaller last page).
-        listing = client.iter_devices(page_size=params["page_size"],
-                                      max_devices=None if active_filters else max_devices)
-        for device in listing:
-            if matches(device, active_filters):
-                devices.append(device)
-                if max_devices and len(devices) >= max_devices:
-                    break
-        close = getattr(listing, "close", None)
-        if close:
-            close()
+        devices = list_matching(client, active_filters, params["page_size"], max_devices)
     return dict(changed=False, devices=devices, count=len(devices))
 
 
