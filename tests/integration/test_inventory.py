@@ -139,7 +139,7 @@ def test_every_device_becomes_a_host_exactly_once(simulator, run_inventory):
     assert set(entry["endpoint"] for entry in simulator.request_log()) == set(["token", "devices"])
     assert [entry for entry in simulator.request_log() if entry["status"] != 200] == []
     # -vvv shows the requests (redacted by the client), and a summary.
-    assert "POST /o/api/v3.5/devices -> HTTP 200" in result.output
+    assert "POST /o/api/v3.7/devices -> HTTP 200" in result.output
     assert "opswat.it_access.devices: 1200 devices listed with 25 requests" in result.output
     # No group is created unless asked for.
     assert sorted(group for group in result.data if group != "_meta") == ["all", "ungrouped"]
