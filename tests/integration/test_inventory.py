@@ -155,7 +155,8 @@ def test_host_names_hostvars_and_ansible_host(simulator, run_inventory):
         for field in ("device_id", "device_name", "status", "severity", "device_type", "group_name", "os_info",
                       "network_info", "issue", "enrolled_at", "last_seen"):
             assert hostvars["opswat_" + field] == device[field]
-        # Every field the API sent, as it sent it (Get Devices v3.5 has no host_name nor public_ip).
+        assert hostvars["opswat_host_name"] == device["host_name"] and hostvars["opswat_public_ip"] == device["public_ip"]
+        # Every field the API sent, as it sent it (v3.7: host_name and public_ip included).
         for variable, value in hostvars.items():
             if variable.startswith("opswat_") and variable not in computed:
                 assert value == device[variable[len("opswat_"):]]
