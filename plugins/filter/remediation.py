@@ -1,0 +1,472 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opswat.it_access contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Filters of the remediation role: check the rules, plan each rule's targets from one listing, summarise.
+
+The matching itself is ``module_utils.devices`` (``validate_filters`` and ``matches``), the code behind
+``opswat_device_info``'s filters, so a rule's ``match`` and the module's filters can never mean different
+things. Only ``not_seen_days`` is added here. The documentation of each filter is in the ``.yml`` file of the
+same name next to this one.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import calendar
+import re
+import time
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.collections import is_sequence
+
+from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
+    FILTER_CHOICES, SCAN_TYPES, matches, unique, validate_filters)
+from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
+
+# The actions a rule may take, and the options each one takes (the opswat_device_action options of that action).
+RULE_ACTIONS = {
+    "exempt": ("exempt_hours",),
+    "unexempt": (),
+    "assign_to_group": ("group_name", "group_id"),
+    "scan_threats": ("full_scan", "scan_types", "scan_path"),
+}
+ACTION_OPTION_NAMES = ("exempt_hours", "group_name", "group_id", "full_scan", "scan_types", "scan_path")
+RULE_KEYS = ("name", "match", "action") + ACTION_OPTION_NAMES
+MATCH_KEYS = tuple(FILTER_CHOICES) + ("not_seen_days",)
+MAX_EXEMPT_HOURS = 64999
+
+# What each action controls on a device. Two rules that control the same thing on the same device conflict:
+# the first rule in the list keeps the device. Rules that control different things compose.
+CONTROLS = {
+    "exempt": "exemption",
+    "unexempt": "exemption",
+    "assign_to_group": "group",
+    "scan_threats": "scan",
+}
+
+RESULT_NAMES = ("changed", "unchanged", "failed", "not_supported", "not_found")
+
+_TIMESTAMP = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?$", re.IGNORECASE)
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _as_int(value):
+    """An int from an int or a string of digits (extra vars arrive as strings); None otherwise."""
+    if _is_int(value):
+        return value
+    if isinstance(value, str) and re.match(r"^\s*-?\d+\s*$", value):
+        return int(value)
+    return None
+
+
+def _as_bool(value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+        return value.strip().lower() in ("true", "yes", "on", "1")
+    if _is_int(value) and value in (0, 1):
+        return bool(value)
+    return None
+
+
+def _as_list(value):
+    """Lists stay lists; one string is a one-item list (as the argument spec would make it)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",")] if "," in value else [value]
+    if is_sequence(value):
+        return list(value)
+    return value
+
+
+def parse_timestamp(value):
+    """Epoch seconds of an API timestamp (``2022-07-05T10:24:10Z``, with or without fraction or offset) or of an
+    epoch number (seconds, or milliseconds when larger than 10^11). None for a value that is not a time."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) / 1000.0 if value > 1e11 else float(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if re.match(r"^\d+(\.\d+)?$", text):
+        return parse_timestamp(float(text))
+    found = _TIMESTAMP.match(text)
+    if not found:
+        return None
+    year, month, day, hour, minute, second, zone = found.groups()
+    try:
+        epoch = calendar.timegm((int(year), int(month), int(day), int(hour), int(minute), int(second or 0), 0, 0, 0))
+    except (ValueError, OverflowError):
+        return None
+    if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31 and int(hour) < 24 and int(minute) < 60):
+        return None
+    if zone and zone.upper() != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        epoch -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    return float(epoch)
+
+
+def _reference_epoch(now):
+    if now is None or (isinstance(now, str) and not now.strip()):
+        return time.time()
+    epoch = parse_timestamp(now)
+    if epoch is None:
+        raise AnsibleFilterError("remediation_reference_time: %r is not a time; give an ISO 8601 UTC time such as"
+                                 " 2025-06-30T12:00:00Z or epoch seconds" % (now,))
+    return epoch
+
+
+def not_seen_since(device, cutoff):
+    """True when the device was last seen before ``cutoff`` (epoch seconds) or never seen.
+
+    A device without ``last_seen`` (missing, null or empty) was never seen. A ``last_seen`` that is not a time
+    is not evidence of anything, so such a device does not match.
+    """
+    value = device.get("last_seen")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return True
+    seen = parse_timestamp(value)
+    return seen is not None and seen < cutoff
+
+
+# ------------------------------------------------------------------------------------------------ rules
+
+def _rule_label(index, rule):
+    name = rule.get("name") if isinstance(rule, dict) else None
+    if isinstance(name, str) and name.strip():
+        return "remediation_rules[%d] (%s)" % (index, name)
+    return "remediation_rules[%d]" % index
+
+
+def _check_match(match, problems):
+    """The normalised match of a rule: {filter: [values]} plus not_seen_days. Appends to ``problems``."""
+    if match is None:
+        problems.append("match: is required; say which devices the rule is for (a rule never targets the whole"
+                        " fleet by accident)")
+        return None
+    if not isinstance(match, dict):
+        problems.append("match: must be a dictionary of criteria, got %s" % type(match).__name__)
+        return None
+    before = len(problems)
+    unknown = sorted(str(key) for key in match if key not in MATCH_KEYS)
+    if unknown:
+        problems.append("match: unknown criteria %s; use %s" % (", ".join(unknown), ", ".join(MATCH_KEYS)))
+    normalised = {}
+    filters = {}
+    for name in FILTER_CHOICES:
+        values = _as_list(match.get(name))
+        if values is None:
+            continue
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
+            problems.append("match.%s: must be a non-empty list of strings" % name)
+            continue
+        filters[name] = unique(values)
+    try:
+        validate_filters(filters)
+    except InputError as error:
+        problems.append("match.%s" % error.message)
+    normalised.update(filters)
+    days = match.get("not_seen_days")
+    if days is not None:
+        number = _as_int(days)
+        if number is None or number < 1:
+            problems.append("match.not_seen_days: must be a whole number of days, at least 1, got %r" % (days,))
+        else:
+            normalised["not_seen_days"] = number
+    if not normalised and len(problems) == before:
+        problems.append("match: needs at least one criterion (%s); a rule never targets the whole fleet by"
+                        " accident" % ", ".join(MATCH_KEYS))
+    return normalised
+
+
+def _check_params(action, rule, problems):
+    """The opswat_device_action options of the rule's action, checked as the module checks them."""
+    params = {}
+    for option in ACTION_OPTION_NAMES:
+        value = rule.get(option)
+        if value is not None and option not in RULE_ACTIONS[action]:
+            owners = [name for name, options in RULE_ACTIONS.items() if option in options]
+            problems.append("%s: only applies to action %s, not %s" % (option, " or ".join(owners), action))
+    if action == "exempt":
+        hours = rule.get("exempt_hours")
+        if hours is None:
+            problems.append("exempt_hours: is required with action exempt (0 exempts forever; say so explicitly)")
+        else:
+            number = _as_int(hours)
+            if number is None or not 0 <= number <= MAX_EXEMPT_HOURS:
+                problems.append("exempt_hours: must be a whole number from 0 (forever) to %d, got %r"
+                                % (MAX_EXEMPT_HOURS, hours))
+            else:
+                params["exempt_hours"] = number
+    elif action == "assign_to_group":
+        given = [name for name in ("group_name", "group_id") if rule.get(name) is not None]
+        if len(given) != 1:
+            problems.append("group_name, group_id: action assign_to_group needs exactly one of them")
+        for name in given:
+            value = rule.get(name)
+            if not isinstance(value, str) or not value.strip():
+                problems.append("%s: must be a non-empty string" % name)
+            else:
+                params[name] = value
+    elif action == "scan_threats":
+        full_scan = rule.get("full_scan")
+        scan_types = _as_list(rule.get("scan_types"))
+        scan_path = rule.get("scan_path")
+        if full_scan is not None and _as_bool(full_scan) is None:
+            problems.append("full_scan: must be true or false, got %r" % (full_scan,))
+        elif _as_bool(full_scan):
+            params["full_scan"] = True
+            if scan_types:
+                problems.append("scan_types: a full scan (full_scan: true) takes no scan_types")
+            if scan_path is not None:
+                problems.append("scan_path: a full scan (full_scan: true) takes no scan_path")
+        else:
+            if not scan_types:
+                problems.append("scan_types: action scan_threats needs full_scan: true or a list of scan_types")
+            elif not isinstance(scan_types, list) or not all(isinstance(v, str) for v in scan_types):
+                problems.append("scan_types: must be a list of strings")
+            else:
+                wrong = [value for value in scan_types if value not in SCAN_TYPES]
+                if wrong:
+                    problems.append("scan_types: unknown value(s) %s; choose from %s"
+                                    % (", ".join(wrong), ", ".join(SCAN_TYPES)))
+                else:
+                    params["scan_types"] = unique(scan_types)
+                    if full_scan is not None:
+                        params["full_scan"] = False
+                if "specific_path" in scan_types and not scan_path:
+                    problems.append("scan_path: is required when scan_types includes specific_path")
+                if scan_path is not None and "specific_path" not in scan_types:
+                    problems.append("scan_path: only applies with specific_path in scan_types")
+                if scan_path and "specific_path" in scan_types:
+                    if not isinstance(scan_path, str):
+                        problems.append("scan_path: must be a string")
+                    else:
+                        params["scan_path"] = scan_path
+    return params
+
+
+def _group_problems(rules, groups):
+    """Problems of assign_to_group rules whose group is not in ``groups`` (the opswat_group_info list)."""
+    names = set(group.get("group_name") for group in groups if isinstance(group, dict))
+    ids = set(str(group.get("group_id")) for group in groups if isinstance(group, dict))
+    problems = []
+    for index, rule in enumerate(rules):
+        params = rule["params"]
+        if rule["action"] != "assign_to_group":
+            continue
+        label = _rule_label(index, rule)
+        if "group_name" in params and params["group_name"] not in names:
+            problems.append("%s: group_name: no group is named %r (names are case-sensitive); known groups: %s"
+                            % (label, params["group_name"], ", ".join(sorted(str(name) for name in names))))
+        if "group_id" in params and str(params["group_id"]) not in ids:
+            problems.append("%s: group_id: no group has the id %r" % (label, params["group_id"]))
+    return problems
+
+
+def check_rules(rules, groups=None):
+    """Normalised rules, or AnsibleFilterError listing every problem of every rule (nothing is sent before).
+
+    With ``groups`` (the groups of opswat_group_info), the groups that assign_to_group rules name must exist.
+    """
+    if rules is None:
+        return []
+    if isinstance(rules, dict) or isinstance(rules, str) or not is_sequence(rules):
+        raise AnsibleFilterError("remediation_rules: must be a list of rules, got %s" % type(rules).__name__)
+    errors = []
+    normalised = []
+    seen_names = {}
+    for index, rule in enumerate(rules):
+        label = _rule_label(index, rule)
+        if not isinstance(rule, dict):
+            errors.append("%s: must be a dictionary with name, match and action, got %s" % (label, type(rule).__name__))
+            continue
+        problems = []
+        unknown = sorted(str(key) for key in rule if key not in RULE_KEYS)
+        if unknown:
+            problems.append("unknown option(s) %s; a rule takes %s" % (", ".join(unknown), ", ".join(RULE_KEYS)))
+        name = rule.get("name")
+        if not isinstance(name, str) or not name.strip():
+            problems.append("name: is required, a non-empty string (the summary reports each rule by its name)")
+        elif name in seen_names:
+            problems.append("name: %r is already the name of remediation_rules[%d]; names must be unique"
+                            % (name, seen_names[name]))
+        else:
+            seen_names[name] = index
+        match = _check_match(rule.get("match"), problems)
+        action = rule.get("action")
+        params = {}
+        if action not in RULE_ACTIONS:
+            problems.append("action: %r is not one of %s" % (action, ", ".join(RULE_ACTIONS)))
+        else:
+            params = _check_params(action, rule, problems)
+        if problems:
+            errors.extend("%s: %s" % (label, problem) for problem in problems)
+            continue
+        normalised.append(dict(name=name, action=action, match=match, params=params, controls=CONTROLS[action]))
+    if not errors and groups is not None:
+        if isinstance(groups, dict):
+            groups = groups.get("groups") or []
+        errors = _group_problems(normalised, groups)
+    if errors:
+        raise AnsibleFilterError("%d problem(s) in remediation_rules, nothing was changed:\n  - %s"
+                                 % (len(errors), "\n  - ".join(errors)))
+    return normalised
+
+
+# ------------------------------------------------------------------------------------------------ plan
+
+def _rule_matches(rule, device, cutoff):
+    match = rule["match"]
+    filters = dict((name, set(values)) for name, values in match.items() if name != "not_seen_days")
+    if not matches(device, filters):
+        return False
+    if "not_seen_days" in match and not not_seen_since(device, cutoff[match["not_seen_days"]]):
+        return False
+    return True
+
+
+def plan(devices, rules, now=None):
+    """One entry per rule: its action and options, the devices it matches, and the ids it acts on.
+
+    A device is acted on by every rule that matches it, except that a device gets at most one action on each
+    thing an action controls (its exemption, its group, a scan): the first matching rule in the list keeps the
+    device and a later rule that controls the same thing leaves it out (``overridden``).
+    """
+    rules = check_rules(rules)
+    if devices is None:
+        devices = []
+    if isinstance(devices, dict) or not is_sequence(devices):
+        raise AnsibleFilterError("remediation_plan: expects the list of devices of opswat_device_info, got %s"
+                                 % type(devices).__name__)
+    reference = _reference_epoch(now)
+    cutoff = dict((rule["match"]["not_seen_days"], reference - rule["match"]["not_seen_days"] * 86400.0)
+                  for rule in rules if "not_seen_days" in rule["match"])
+    entries = []
+    for rule in rules:
+        entries.append(dict(name=rule["name"], action=rule["action"], params=rule["params"], match=rule["match"],
+                            matched=0, targets=[], overridden=0, overridden_by={}))
+    claimed = {}  # (device_id, controls) -> index of the rule that keeps it
+    for device in devices:
+        if not isinstance(device, dict):
+            continue
+        device_id = device.get("device_id")
+        if not device_id:
+            continue
+        for index, rule in enumerate(rules):
+            if not _rule_matches(rule, device, cutoff):
+                continue
+            entry = entries[index]
+            entry["matched"] += 1
+            key = (device_id, rule["controls"])
+            if key in claimed:
+                entry["overridden"] += 1
+                winner = entries[claimed[key]]["name"]
+                entry["overridden_by"][winner] = entry["overridden_by"].get(winner, 0) + 1
+                continue
+            claimed[key] = index
+            entry["targets"].append(device_id)
+    return entries
+
+
+# --------------------------------------------------------------------------------------------- summary
+
+def _result_list(results):
+    """The per-rule results of the role's loop: a registered loop result or its ``results`` list."""
+    if results is None:
+        return []
+    if isinstance(results, dict):
+        results = results.get("results", [])
+    return [result for result in results if isinstance(result, dict)]
+
+
+def _requests(result):
+    api = result.get("api_requests") if isinstance(result, dict) else None
+    if isinstance(api, dict) and _is_int(api.get("requests")):
+        return api["requests"]
+    return 0
+
+
+def summary(plan_entries, results=None, listing=None, groups=None, check_mode=False):
+    """Per-rule outcome of the role, totals and readable lines.
+
+    ``plan_entries`` is the plan, ``results`` the registered loop over it, ``listing`` and ``groups`` the
+    registered opswat_device_info and opswat_group_info results (for the requests they spent).
+    """
+    by_name = {}
+    for result in _result_list(results):
+        item = result.get("item")
+        if isinstance(item, dict) and item.get("name") is not None:
+            by_name[item["name"]] = result
+    rules = []
+    totals = dict(matched=0, targets=0, overridden=0, requests=0, errors=0)
+    totals.update(dict.fromkeys(RESULT_NAMES, 0))
+    for entry in plan_entries or []:
+        result = by_name.get(entry["name"], {})
+        counts = dict.fromkeys(RESULT_NAMES, 0)
+        failed_ids = []
+        for device in result.get("devices") or []:
+            if isinstance(device, dict) and device.get("result") in counts:
+                counts[device["result"]] += 1
+                if device["result"] in ("failed", "not_supported", "not_found"):
+                    failed_ids.append(device.get("id"))
+        error = None
+        if result.get("failed"):
+            error = result.get("msg") or "the action failed"
+        ran = bool(result) and not result.get("skipped")
+        rule = dict(name=entry["name"], action=entry["action"], matched=entry["matched"],
+                    targets=len(entry["targets"]), overridden=entry["overridden"],
+                    overridden_by=dict(entry.get("overridden_by") or {}), ran=ran,
+                    requests=_requests(result), failed_ids=failed_ids, error=error)
+        rule.update(counts)
+        rules.append(rule)
+        for key in ("matched", "targets", "overridden", "requests") + RESULT_NAMES:
+            totals[key] += rule[key]
+        totals["errors"] += 1 if error else 0
+    listing_requests = _requests(listing)
+    group_requests = _requests(groups)
+    totals["requests"] += listing_requests + group_requests
+    prefix = "CHECK MODE (predicted, nothing written): " if check_mode else ""
+    if not rules:
+        lines = ["%sno rule: nothing to do, no request sent" % prefix]
+        return dict(rules=rules, totals=totals, check_mode=bool(check_mode), lines=lines)
+    lines = ["%s%d rule(s); fleet listed once with %d request(s)%s; %d request(s) in all"
+             % (prefix, len(rules), listing_requests,
+                ", groups checked with %d" % group_requests if group_requests else "", totals["requests"])]
+    for rule in rules:
+        line = "%s [%s]: matched %d" % (rule["name"], rule["action"], rule["matched"])
+        if rule["overridden"]:
+            line += " (%d left to earlier rules: %s)" % (rule["overridden"], ", ".join(
+                "%s %d" % (name, count) for name, count in sorted(rule["overridden_by"].items())))
+        if not rule["targets"]:
+            line += ", nothing to do"
+        else:
+            line += ", changed %d, unchanged %d, failed %d, not_supported %d, not_found %d" % tuple(
+                rule[name] for name in RESULT_NAMES)
+        line += ", %d request(s)" % rule["requests"]
+        if rule["error"]:
+            line += ". ERROR: %s" % rule["error"]
+        lines.append(line)
+    return dict(rules=rules, totals=totals, check_mode=bool(check_mode), lines=lines)
+
+
+class FilterModule(object):
+    """The remediation role's filters."""
+
+    def filters(self):
+        return {
+            "remediation_rules": check_rules,
+            "remediation_plan": plan,
+            "remediation_summary": summary,
+        }

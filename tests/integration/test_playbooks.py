@@ -1,0 +1,210 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opswat.it_access contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The collection's playbooks, run by name as a pipeline would run them (ansible-playbook opswat.it_access.NAME,
+no inventory, the connection from OPSWAT_* environment variables), against the simulator."""
+
+from __future__ import absolute_import, division, print_function
+
+import json
+import math
+import re
+from xml.etree import ElementTree
+
+from conftest import requests_by_endpoint, write_entries
+from test_remediation_role import run_playbook
+
+GATE = "opswat.it_access.compliance_gate"
+EXEMPT = "opswat.it_access.exempt_devices"
+QUARANTINE = "opswat.it_access.quarantine_critical"
+
+
+def run(sim, tmp_path, playbook, extra_vars=None, **options):
+    """A collection playbook by name, without inventory (implicit localhost), from ``tmp_path``."""
+    return run_playbook(sim, tmp_path, playbook, extra_vars=extra_vars, inventory=False, **options)
+
+
+def fleet_counts(sim):
+    devices = sim.fleet.devices
+    return (len([d for d in devices if d["status"] == "non_compliant"]),
+            len([d for d in devices if d["severity"] == "critical"]))
+
+
+def read_reports(directory):
+    report = json.loads((directory / "compliance-report.json").read_text())
+    html = (directory / "compliance-report.html").read_text()
+    return report, html
+
+
+def svg_charts(html):
+    """The inline SVG charts, parsed as XML (so they are well formed), by id."""
+    charts = {}
+    for found in re.finditer(r"<svg .*?</svg>", html, re.S):
+        element = ElementTree.fromstring(found.group(0))
+        charts[element.get("id")] = element
+    return charts
+
+
+def bar_values(chart):
+    namespace = "{http://www.w3.org/2000/svg}"
+    return dict(tuple(title.text.split(": ")) for title in chart.iter(namespace + "title"))
+
+
+# ---------------------------------------------------------------------------------------- compliance_gate
+
+def test_gate_passes_at_its_thresholds_and_writes_both_reports(simulator, tmp_path):
+    non_compliant, critical = fleet_counts(simulator)
+    _rc, output = run(simulator, tmp_path, GATE, dict(gate_max_non_compliant=non_compliant, gate_max_critical=-1))
+    assert "Compliance gate PASSED: %d non-compliant (limit %d), %d critical (limit none)" % (
+        non_compliant, non_compliant, critical) in output
+    # The fewest requests: the token and one account read; the fleet is never listed.
+    assert len(requests_by_endpoint(simulator, "account")) == 1
+    assert [entry["endpoint"] for entry in simulator.request_log()] == ["token", "account"]
+
+    # The default report directory is relative to the directory the pipeline runs in.
+    report, html = read_reports(tmp_path / "opswat-compliance-report")
+    assert report["result"] == "passed" and report["violations"] == []
+    assert report["counts"] == {"non_compliant": non_compliant, "critical": critical}
+    assert report["thresholds"] == {"max_non_compliant": non_compliant, "max_critical": -1}
+    by_status = dict((status, len([d for d in simulator.fleet.devices if d["status"] == status]))
+                     for status in ("compliant", "non_compliant", "exempted", "unknown"))
+    assert report["devices_by_status"] == {"compliant": by_status["compliant"], "non-compliant": non_compliant,
+                                           "exempted": by_status["exempted"], "unknown": by_status["unknown"]}
+    assert report["devices_by_issue_severity"]["critical"] == critical
+    assert report["api_requests"] == 2 and re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", report["generated_at"])
+
+    assert html.startswith("<!DOCTYPE html>") and 'id="result">PASSED<' in html
+    assert "<script" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+    charts = svg_charts(html)
+    assert sorted(charts) == ["chart-severity", "chart-status"]
+    assert bar_values(charts["chart-status"]) == dict((key, str(value)) for key, value in
+                                                      report["devices_by_status"].items())
+    assert bar_values(charts["chart-severity"]) == dict((key, str(value)) for key, value in
+                                                        report["devices_by_issue_severity"].items())
+    assert "<td class=\"num\">%d</td><td class=\"num\">no limit</td><td>pass</td>" % critical in html
+
+
+def test_gate_fails_over_its_thresholds_after_writing_both_reports(simulator, tmp_path):
+    non_compliant, critical = fleet_counts(simulator)
+    reports = tmp_path / "out" / "gate"
+    _rc, output = run(simulator, tmp_path, GATE, dict(gate_max_non_compliant=non_compliant - 1,
+                                                      gate_max_critical=critical - 1, gate_report_dir=str(reports)),
+                      expect_rc=2)
+    assert ("Compliance gate FAILED: non-compliant devices: %d, more than the %d allowed (gate_max_non_compliant);"
+            " devices with critical issues: %d, more than the %d allowed (gate_max_critical)"
+            % (non_compliant, non_compliant - 1, critical, critical - 1)) in output
+    report, html = read_reports(reports)
+    assert report["result"] == "failed" and len(report["violations"]) == 2
+    assert 'id="result">FAILED<' in html and html.count("<td>FAIL</td>") == 2
+    assert "more than the %d allowed" % (critical - 1) in html
+    assert set(svg_charts(html)) == set(["chart-status", "chart-severity"])
+
+
+def test_gate_fails_closed_by_default_and_checks_its_variables_first(simulator, tmp_path):
+    # Without thresholds, any non-compliant or critical device fails the gate.
+    _rc, output = run(simulator, tmp_path, GATE, expect_rc=2)
+    assert "more than the 0 allowed (gate_max_non_compliant)" in output
+    assert json.loads((tmp_path / "opswat-compliance-report" / "compliance-report.json").read_text())["result"] == \
+        "failed"
+
+    simulator.clear_log()
+    _rc, output = run(simulator, tmp_path, GATE, dict(gate_max_critical="a few"), expect_rc=2)
+    assert "gate_max_non_compliant and gate_max_critical must be whole numbers" in output
+    assert simulator.request_log() == []
+
+
+# ----------------------------------------------------------------------------------------- exempt_devices
+
+def test_exempt_devices_from_a_mixed_file(simulator, tmp_path):
+    candidates = [d for d in simulator.fleet.devices if d["status"] in ("compliant", "non_compliant")
+                  and d["_sim"]["agent"] != "domain_controller"]
+    by_id, by_mac = candidates[:60], candidates[60:65]
+    macs = [device["network_info"][0]["mac"] for device in by_mac]
+    spelled = [macs[0], macs[1].upper().replace(":", "-"), macs[2].replace(":", ""),
+               "%s.%s.%s" % tuple(macs[3].replace(":", "")[i:i + 4] for i in (0, 4, 8)), macs[4].upper()]
+    unknown_id = "f" * 32
+    lines = ["# change window CHG-1234", ""]
+    lines += [device["device_id"] for device in by_id[:30]]
+    lines += ["  %s   # by MAC" % mac for mac in spelled]
+    lines += ["", "   "] + [device["device_id"] for device in by_id[30:]] + [by_id[0]["device_id"], unknown_id, "# end"]
+    listing = tmp_path / "devices.txt"
+    listing.write_text("\n".join(lines) + "\n")
+    before = dict((d["device_id"], d["status"]) for d in simulator.fleet.devices)
+
+    # Check mode predicts the real run, the unknown id included (so it fails the same way).
+    _rc, output = run(simulator, tmp_path, EXEMPT, dict(exempt_file="devices.txt", exempt_hours=48), check=True,
+                      expect_rc=2)
+    assert write_entries(simulator) == [], "check mode wrote"
+    assert "61 device ID(s) and 5 MAC address(es), to exempt for 48 hour(s)" in output
+    assert "CHECK MODE (predicted, nothing written): 66 listed: 65 exempted now" in output
+
+    simulator.clear_log()
+    _rc, output = run(simulator, tmp_path, EXEMPT, dict(exempt_file=str(listing), exempt_hours=48), expect_rc=2)
+    assert "1 device(s) were not exempted (failed, not supported or not found): %s" % unknown_id in output
+    writes = write_entries(simulator)
+    # One call for the ids (60 changes: two requests of at most 50), one for the MACs (the module looks the MACs up,
+    # then acts on the device ids it found).
+    assert [entry["ids_count"] for entry in writes] == [50, 10, 5]
+    assert all(entry["body"]["params"] == {"exempt_time": 48} for entry in writes)
+    assert sorted(writes[0]["body"]["ids"] + writes[1]["body"]["ids"]) == sorted(d["device_id"] for d in by_id)
+    assert sorted(writes[2]["body"]["ids"]) == sorted(d["device_id"] for d in by_mac)
+    lookups = requests_by_endpoint(simulator, "detail")
+    assert sorted(lookups[-1]["body"]["ids"]) == sorted(macs), "the MACs were not looked up in one call"
+    for device in by_id + by_mac:
+        assert simulator.fleet.device(device["device_id"])["status"] == "exempted"
+    untouched = set(before) - set(d["device_id"] for d in by_id + by_mac)
+    assert all(simulator.fleet.device(device_id)["status"] == before[device_id] for device_id in untouched)
+
+    simulator.clear_log()
+    _rc, output = run(simulator, tmp_path, EXEMPT, dict(exempt_file=str(listing), exempt_hours=48,
+                                                        exempt_allow_partial=True))
+    assert "66 listed: 0 exempted now, 65 already exempted, 0 failed, 0 not supported, 1 not found" in output
+    assert write_entries(simulator) == [], "a second run wrote"
+
+
+def test_exempt_devices_checks_its_variables_before_any_request(simulator, tmp_path):
+    (tmp_path / "devices.txt").write_text("0123456789abcdef0123456789abcdef\n")
+    _rc, output = run(simulator, tmp_path, EXEMPT, dict(exempt_file="devices.txt"), expect_rc=2)
+    assert "Give exempt_file" in output and "exempt_hours=(not set)" in output
+    _rc, output = run(simulator, tmp_path, EXEMPT, dict(exempt_file="missing.txt", exempt_hours=1), expect_rc=2)
+    assert "missing.txt is not a file" in output
+    assert simulator.request_log() == []
+
+
+# ------------------------------------------------------------------------------------ quarantine_critical
+
+def test_quarantine_critical_moves_exactly_the_critical_devices(simulator, tmp_path):
+    devices = simulator.fleet.devices
+    critical = set(d["device_id"] for d in devices if d["severity"] == "critical")
+    domain_controllers = set(device_id for device_id in critical
+                             if simulator.fleet.device(device_id)["_sim"]["agent"] == "domain_controller")
+    quarantined_before = set(d["device_id"] for d in devices if d["group_name"] == "Quarantine")
+    groups_before = dict((d["device_id"], d["group_name"]) for d in devices)
+    to_move = critical - domain_controllers - quarantined_before
+    assert domain_controllers, "the test fleet should hold a critical domain controller"
+
+    # Only the non-compliant ones, in check mode: a prediction, nothing written.
+    _rc, output = run(simulator, tmp_path, QUARANTINE, dict(quarantine_only_non_compliant=True,
+                                                            quarantine_allow_partial=True), check=True)
+    critical_nc = [d for d in devices if d["severity"] == "critical" and d["status"] == "non_compliant"]
+    assert "Quarantine critical non-compliant devices [assign_to_group]: matched %d" % len(critical_nc) in output
+    assert write_entries(simulator) == []
+
+    # Domain controllers cannot change group: reported, and accepted with quarantine_allow_partial.
+    simulator.clear_log()
+    _rc, output = run(simulator, tmp_path, QUARANTINE, dict(quarantine_allow_partial=True))
+    assert ("Quarantine critical devices [assign_to_group]: matched %d, changed %d, unchanged %d, failed 0,"
+            " not_supported %d, not_found 0" % (len(critical), len(to_move), len(critical & quarantined_before),
+                                                len(domain_controllers))) in output
+    assert len(requests_by_endpoint(simulator, "devices")) == math.ceil(len(devices) / 50.0)
+    assert sum(entry["ids_count"] for entry in write_entries(simulator)) == len(to_move)
+    quarantined = set(d["device_id"] for d in devices if d["group_name"] == "Quarantine")
+    assert quarantined == quarantined_before | to_move
+    assert all(d["group_name"] == groups_before[d["device_id"]] for d in devices if d["device_id"] not in to_move)
+
+    # Without it, the playbook fails on the domain controllers; nothing is written (the others are there already).
+    simulator.clear_log()
+    _rc, output = run(simulator, tmp_path, QUARANTINE, expect_rc=2)
+    assert "%d were not supported" % len(domain_controllers) in output
+    assert write_entries(simulator) == []
