@@ -22,7 +22,8 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.collections import is_sequence
 
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
-    FILTER_CHOICES, SCAN_TYPES, matches, unique, validate_filters)
+    ACTION_ONLY_OPTIONS, FILTER_CHOICES, check_action_options, exempt_params, matches, scan_params, unique,
+    validate_filters)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 
 # The actions a rule may take, and the options each one takes (the opswat_device_action options of that action).
@@ -32,10 +33,8 @@ RULE_ACTIONS = {
     "assign_to_group": ("group_name", "group_id"),
     "scan_threats": ("full_scan", "scan_types", "scan_path"),
 }
-ACTION_OPTION_NAMES = ("exempt_hours", "group_name", "group_id", "full_scan", "scan_types", "scan_path")
-RULE_KEYS = ("name", "match", "action") + ACTION_OPTION_NAMES
+RULE_KEYS = ("name", "match", "action") + tuple(ACTION_ONLY_OPTIONS)
 MATCH_KEYS = tuple(FILTER_CHOICES) + ("not_seen_days",)
-MAX_EXEMPT_HOURS = 64999
 
 # What each action controls on a device. Two rules that control the same thing on the same device conflict:
 # the first rule in the list keeps the device. Rules that control different things compose.
@@ -191,70 +190,57 @@ def _check_match(match, problems):
 
 
 def _check_params(action, rule, problems):
-    """The opswat_device_action options of the rule's action, checked as the module checks them."""
+    """The opswat_device_action options of the rule's action, checked by the module's own checks.
+
+    Only the conversions of YAML values (``"72"``, ``"yes"``) and the role's stricter rules (``exempt_hours``
+    required) are added here.
+    """
     params = {}
-    for option in ACTION_OPTION_NAMES:
-        value = rule.get(option)
-        if value is not None and option not in RULE_ACTIONS[action]:
-            owners = [name for name, options in RULE_ACTIONS.items() if option in options]
-            problems.append("%s: only applies to action %s, not %s" % (option, " or ".join(owners), action))
-    if action == "exempt":
-        hours = rule.get("exempt_hours")
-        if hours is None:
-            problems.append("exempt_hours: is required with action exempt (0 exempts forever; say so explicitly)")
-        else:
+    try:
+        check_action_options(action, rule)
+        if action == "exempt":
+            hours = rule.get("exempt_hours")
+            if hours is None:
+                raise InputError("exempt_hours", "is required with action exempt (0 exempts forever; say so explicitly)")
             number = _as_int(hours)
-            if number is None or not 0 <= number <= MAX_EXEMPT_HOURS:
-                problems.append("exempt_hours: must be a whole number from 0 (forever) to %d, got %r"
-                                % (MAX_EXEMPT_HOURS, hours))
-            else:
-                params["exempt_hours"] = number
-    elif action == "assign_to_group":
-        given = [name for name in ("group_name", "group_id") if rule.get(name) is not None]
-        if len(given) != 1:
-            problems.append("group_name, group_id: action assign_to_group needs exactly one of them")
-        for name in given:
-            value = rule.get(name)
+            if number is None:
+                raise InputError("exempt_hours", "must be a whole number from 0 (forever), got %r" % (hours,))
+            exempt_params(number)
+            params["exempt_hours"] = number
+        elif action == "assign_to_group":
+            given = [name for name in ("group_name", "group_id") if rule.get(name) is not None]
+            if len(given) != 1:
+                raise InputError("group_name, group_id", "action assign_to_group needs exactly one of them")
+            value = rule.get(given[0])
             if not isinstance(value, str) or not value.strip():
-                problems.append("%s: must be a non-empty string" % name)
-            else:
-                params[name] = value
-    elif action == "scan_threats":
-        full_scan = rule.get("full_scan")
-        scan_types = _as_list(rule.get("scan_types"))
-        scan_path = rule.get("scan_path")
-        if full_scan is not None and _as_bool(full_scan) is None:
-            problems.append("full_scan: must be true or false, got %r" % (full_scan,))
-        elif _as_bool(full_scan):
-            params["full_scan"] = True
-            if scan_types:
-                problems.append("scan_types: a full scan (full_scan: true) takes no scan_types")
-            if scan_path is not None:
-                problems.append("scan_path: a full scan (full_scan: true) takes no scan_path")
-        else:
-            if not scan_types:
-                problems.append("scan_types: action scan_threats needs full_scan: true or a list of scan_types")
-            elif not isinstance(scan_types, list) or not all(isinstance(v, str) for v in scan_types):
-                problems.append("scan_types: must be a list of strings")
-            else:
-                wrong = [value for value in scan_types if value not in SCAN_TYPES]
-                if wrong:
-                    problems.append("scan_types: unknown value(s) %s; choose from %s"
-                                    % (", ".join(wrong), ", ".join(SCAN_TYPES)))
-                else:
-                    params["scan_types"] = unique(scan_types)
-                    if full_scan is not None:
-                        params["full_scan"] = False
-                if "specific_path" in scan_types and not scan_path:
-                    problems.append("scan_path: is required when scan_types includes specific_path")
-                if scan_path is not None and "specific_path" not in scan_types:
-                    problems.append("scan_path: only applies with specific_path in scan_types")
-                if scan_path and "specific_path" in scan_types:
-                    if not isinstance(scan_path, str):
-                        problems.append("scan_path: must be a string")
-                    else:
-                        params["scan_path"] = scan_path
+                raise InputError(given[0], "must be a non-empty string")
+            params[given[0]] = value
+        elif action == "scan_threats":
+            params.update(_scan_options(rule))
+    except InputError as error:
+        problems.append(error.message)
     return params
+
+
+def _scan_options(rule):
+    """The scan options of a rule, converted from YAML and checked by ``scan_params``."""
+    full_scan = rule.get("full_scan")
+    if full_scan is not None and _as_bool(full_scan) is None:
+        raise InputError("full_scan", "must be true or false, got %r" % (full_scan,))
+    full_scan = _as_bool(full_scan) if full_scan is not None else None
+    scan_types = _as_list(rule.get("scan_types"))
+    if scan_types and (not isinstance(scan_types, list) or not all(isinstance(value, str) for value in scan_types)):
+        raise InputError("scan_types", "must be a list of strings")
+    scan_path = rule.get("scan_path")
+    if scan_path is not None and not isinstance(scan_path, str):
+        raise InputError("scan_path", "must be a string")
+    scan_params(full_scan, scan_types, scan_path)
+    options = {"full_scan": True} if full_scan else {"scan_types": unique(scan_types)}
+    if full_scan is False:
+        options["full_scan"] = False
+    if scan_path:
+        options["scan_path"] = scan_path
+    return options
 
 
 def _group_problems(rules, groups):

@@ -154,6 +154,49 @@ IMPERATIVE_ACTIONS = ["dhcprenew", "re-identify", "fetch_agent_log", "scan_threa
 # scan_threats custom scan types, in the API's documented order (params.scan_types takes their index).
 SCAN_TYPES = ["memory", "system_volume", "portable_volumes", "additional_volumes", "specific_path", "boot_records"]
 
+MAX_EXEMPT_HOURS = 64999  # the API takes exempt_time below 65000
+# Options of opswat_device_action (and of remediation rules) that belong to one action only.
+ACTION_ONLY_OPTIONS = dict(exempt_hours="exempt", group_name="assign_to_group", group_id="assign_to_group",
+                           full_scan="scan_threats", scan_types="scan_threats", scan_path="scan_threats")
+
+
+def check_action_options(action, options):
+    """Raise ``InputError`` for an option given with an action it does not belong to."""
+    for option, owner in ACTION_ONLY_OPTIONS.items():
+        if options.get(option) is not None and action != owner:
+            raise InputError(option, "only applies to action=%s, not action=%s" % (owner, action))
+
+
+def exempt_params(exempt_hours):
+    """The API's ``params`` of ``exempt``: ``exempt_time`` in hours, 0 (forever, the API's default) when not given."""
+    if exempt_hours is not None and not 0 <= exempt_hours <= MAX_EXEMPT_HOURS:
+        raise InputError("exempt_hours", "must be between 0 (forever) and %d, got %d" % (MAX_EXEMPT_HOURS, exempt_hours))
+    return {"exempt_time": 0 if exempt_hours is None else exempt_hours}
+
+
+def scan_params(full_scan, scan_types, scan_path):
+    """The API's ``params`` of ``scan_threats``: ``full_scan`` as 1 or 0, ``scan_types`` as the documented integers."""
+    if full_scan:
+        if scan_types:
+            raise InputError("scan_types", "a full scan (full_scan=true) takes no scan_types")
+        if scan_path is not None:
+            raise InputError("scan_path", "a full scan (full_scan=true) takes no scan_path")
+        return {"full_scan": 1}
+    if not scan_types:
+        raise InputError("scan_types", "action=scan_threats needs full_scan=true or a list of scan_types")
+    wrong = [value for value in scan_types if value not in SCAN_TYPES]
+    if wrong:
+        raise InputError("scan_types", "unknown value(s) %s; choose from %s" % (", ".join(map(str, wrong)), ", ".join(SCAN_TYPES)))
+    if "specific_path" in scan_types and not scan_path:
+        raise InputError("scan_path", "is required when scan_types includes specific_path")
+    if scan_path is not None and "specific_path" not in scan_types:
+        raise InputError("scan_path", "only applies with specific_path in scan_types")
+    params = {"full_scan": 0, "scan_types": [SCAN_TYPES.index(name) for name in unique(scan_types)]}
+    if scan_path:
+        params["path"] = scan_path
+    return params
+
+
 # Minimum persistent-agent versions by OS type (REFERENCE section 5.1). An OS type that is not listed is not supported.
 _MIN_AGENT_VERSIONS = {
     "re-identify": {"windows": "7.6.71.0", "mac": "10.4.123.0"},

@@ -256,11 +256,10 @@ api_requests:
 """
 
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
-    ACTIONS, IMPERATIVE_ACTIONS, SCAN_TYPES, action_applies, device_macs, normalize_macs, unique)
+    ACTIONS, IMPERATIVE_ACTIONS, SCAN_TYPES, action_applies, check_action_options, device_macs, exempt_params,
+    normalize_macs, scan_params, unique)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError, OpswatError
 from ansible_collections.opswat.it_access.plugins.module_utils.module import run_module
-
-MAX_EXEMPT_HOURS = 64999
 
 MODULE_OPTIONS = dict(
     action=dict(type="str", required=True, choices=ACTIONS),
@@ -276,10 +275,6 @@ MODULE_OPTIONS = dict(
     allow_partial=dict(type="bool", default=False),
 )
 
-# Options that belong to one action only.
-ACTION_OPTIONS = dict(exempt_hours="exempt", group_name="assign_to_group", group_id="assign_to_group",
-                      full_scan="scan_threats", scan_types="scan_threats", scan_path="scan_threats")
-
 # The state each idempotent action controls: (diff key, read from a device, the value the action sets).
 CONTROLLED_STATE = {
     "exempt": ("exempted", lambda device: device.get("status") == "exempted", True),
@@ -290,19 +285,16 @@ CONTROLLED_STATE = {
 
 
 def validate(params):
-    """Every input check, before any request."""
+    """Every input check AnsibleModule cannot make, before any request."""
     action = params["action"]
-    for option, owner in ACTION_OPTIONS.items():
-        if params[option] is not None and action != owner:
-            raise InputError(option, "only applies to action=%s, not action=%s" % (owner, action))
+    check_action_options(action, params)
     # AnsibleModule already enforced exactly one of device_ids and macs, and of group_name and group_id.
     option = "device_ids" if params["device_ids"] is not None else "macs"
     values = params[option]
     if not values:
         raise InputError(option, "must be a non-empty list")
     if option == "device_ids":
-        blank = [value for value in values if not str(value).strip()]
-        if blank:
+        if [value for value in values if not str(value).strip()]:
             raise InputError("device_ids", "must not contain empty ids")
         wanted = unique(value.strip() for value in values)
     else:
@@ -310,37 +302,14 @@ def validate(params):
 
     action_params = None
     if action == "exempt":
-        hours = params["exempt_hours"]
-        if hours is not None and not 0 <= hours <= MAX_EXEMPT_HOURS:
-            raise InputError("exempt_hours", "must be between 0 (forever) and %d, got %d" % (MAX_EXEMPT_HOURS, hours))
-        action_params = {"exempt_time": 0 if hours is None else hours}
+        action_params = exempt_params(params["exempt_hours"])
     elif action == "assign_to_group":
         for name in ("group_name", "group_id"):
             if params[name] is not None and not params[name].strip():
                 raise InputError(name, "must not be empty")
     elif action == "scan_threats":
-        action_params = scan_params(params)
+        action_params = scan_params(params["full_scan"], params["scan_types"], params["scan_path"])
     return option, wanted, action_params
-
-
-def scan_params(params):
-    scan_types = params["scan_types"]
-    if params["full_scan"]:
-        if scan_types:
-            raise InputError("scan_types", "a full scan (full_scan=true) takes no scan_types")
-        if params["scan_path"] is not None:
-            raise InputError("scan_path", "a full scan (full_scan=true) takes no scan_path")
-        return {"full_scan": 1}
-    if not scan_types:
-        raise InputError("scan_types", "action=scan_threats needs full_scan=true or a list of scan_types")
-    if "specific_path" in scan_types and not params["scan_path"]:
-        raise InputError("scan_path", "is required when scan_types includes specific_path")
-    if params["scan_path"] is not None and "specific_path" not in scan_types:
-        raise InputError("scan_path", "only applies with specific_path in scan_types")
-    action_params = {"full_scan": 0, "scan_types": [SCAN_TYPES.index(name) for name in unique(scan_types)]}
-    if params["scan_path"]:
-        action_params["path"] = params["scan_path"]
-    return action_params
 
 
 def resolve_group(client, group_name, group_id):

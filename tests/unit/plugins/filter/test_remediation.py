@@ -88,17 +88,17 @@ def test_no_rules_is_an_empty_plan():
     (rule(match={"not_seen_days": "soon"}), "match.not_seen_days: must be a whole number of days"),
     (rule(match={"not_seen_days": True}), "match.not_seen_days: must be a whole number of days"),
     (rule(action="exempt"), "exempt_hours: is required with action exempt"),
-    (rule(action="exempt", exempt_hours=65000), "exempt_hours: must be a whole number from 0 (forever) to 64999"),
-    (rule(action="exempt", exempt_hours=-1), "exempt_hours: must be a whole number"),
-    (rule(action="unexempt", exempt_hours=5), "exempt_hours: only applies to action exempt, not unexempt"),
+    (rule(action="exempt", exempt_hours=65000), "exempt_hours: must be between 0 (forever) and 64999, got 65000"),
+    (rule(action="exempt", exempt_hours=-1), "exempt_hours: must be between 0 (forever) and 64999, got -1"),
+    (rule(action="unexempt", exempt_hours=5), "exempt_hours: only applies to action=exempt, not action=unexempt"),
     (rule(action="exempt", exempt_hours=5, group_name="Quarantine"),
-     "group_name: only applies to action assign_to_group, not exempt"),
+     "group_name: only applies to action=assign_to_group, not action=exempt"),
     (rule(action="assign_to_group"), "group_name, group_id: action assign_to_group needs exactly one of them"),
     (rule(action="assign_to_group", group_name="A", group_id="b"), "needs exactly one of them"),
     (rule(action="assign_to_group", group_name=" "), "group_name: must be a non-empty string"),
-    (rule(action="scan_threats"), "scan_types: action scan_threats needs full_scan: true or a list of scan_types"),
-    (rule(action="scan_threats", full_scan=True, scan_types=["memory"]), "scan_types: a full scan (full_scan: true) takes no"),
-    (rule(action="scan_threats", full_scan=True, scan_path="/x"), "scan_path: a full scan (full_scan: true) takes no"),
+    (rule(action="scan_threats"), "scan_types: action=scan_threats needs full_scan=true or a list of scan_types"),
+    (rule(action="scan_threats", full_scan=True, scan_types=["memory"]), "scan_types: a full scan (full_scan=true) takes no"),
+    (rule(action="scan_threats", full_scan=True, scan_path="/x"), "scan_path: a full scan (full_scan=true) takes no"),
     (rule(action="scan_threats", scan_types=["specific_path"]), "scan_path: is required when scan_types includes specific_path"),
     (rule(action="scan_threats", scan_types=["memory"], scan_path="/x"), "scan_path: only applies with specific_path"),
     (rule(action="scan_threats", scan_types=["registry"]), "scan_types: unknown value(s) registry"),
@@ -367,4 +367,4 @@ def test_filters_are_registered():
 def test_every_action_a_rule_takes_is_a_module_action():
     assert set(remediation.RULE_ACTIONS) <= set(device_utils.ACTIONS)
     assert set(remediation.CONTROLS) == set(remediation.RULE_ACTIONS)
-    assert set(itertools.chain.from_iterable(remediation.RULE_ACTIONS.values())) == set(remediation.ACTION_OPTION_NAMES)
+    assert set(itertools.chain.from_iterable(remediation.RULE_ACTIONS.values())) == set(device_utils.ACTION_ONLY_OPTIONS)
