@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from conftest import requests_by_endpoint, write_entries
+from conftest import write_entries
 
 ACTION = "opswat.it_access.opswat_device_action"
 

@@ -201,7 +201,6 @@ def test_unexpected_exception_is_500(make_api, monkeypatch):
     assert api.devices({}).status_code == 200
 
 
-
 def test_a_fault_can_start_after_n_matching_requests(make_api):
     """``after`` lets matching requests through first: "the token expires after page 3"."""
     api = make_api()

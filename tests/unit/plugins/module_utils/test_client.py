@@ -232,7 +232,7 @@ def test_token_request_is_paced_and_retried_like_any_read(harness):
 
 
 def test_pace_margin_spaces_requests_one_percent_above_the_budget(harness):
-    for _ in range(2):
+    for _attempt in range(2):
         harness.expect("POST", ACCOUNT, body={})
     client = harness.client(make_config(requests_per_minute=10, pace_margin=1.01))
     client.get_account()
@@ -243,10 +243,10 @@ def test_pace_margin_spaces_requests_one_percent_above_the_budget(harness):
 
 @pytest.mark.parametrize("requests_per_minute, interval", [(60, 1.0), (10, 6.0), (120, 0.5)])
 def test_requests_are_evenly_spaced_and_pacing_is_not_waiting(harness, requests_per_minute, interval):
-    for _ in range(4):
+    for _attempt in range(4):
         harness.expect("POST", ACCOUNT, body={})
     client = harness.client(requests_per_minute=requests_per_minute)
-    for _ in range(4):
+    for _attempt in range(4):
         client.get_account()
     times = [call.time for call in harness.transport.calls]
     assert times[0] == 1700000000.0  # the first request is not delayed
@@ -320,7 +320,7 @@ def test_injected_pacer_is_used(harness):
 
 
 def throttled_then_ok(harness, headers, count=1):
-    for _ in range(count):
+    for _attempt in range(count):
         harness.expect("POST", ACCOUNT, status=429, headers=headers, body={"error": "too many requests"})
     harness.expect("POST", ACCOUNT, body={"ok": 1})
 
@@ -375,7 +375,7 @@ def test_429_wait_is_followed_without_extra_pacing(harness):
 
 
 def test_rate_limit_budget_exhausted(harness):
-    for _ in range(3):
+    for _attempt in range(3):
         harness.expect("POST", ACCOUNT, status=429, headers={"Retry-After": "40"})
     client = harness.client(rate_limit_timeout=100)
     with pytest.raises(RateLimitError) as caught:
@@ -439,7 +439,7 @@ def test_read_retries_5xx_with_exponential_back_off(harness):
 
 
 def test_read_5xx_retries_exhausted(harness):
-    for _ in range(4):
+    for _attempt in range(4):
         harness.expect("POST", ACCOUNT, status=500, text="internal error")
     client = harness.client()
     with pytest.raises(ApiError) as caught:
@@ -452,7 +452,7 @@ def test_read_5xx_retries_exhausted(harness):
 
 
 def test_back_off_is_capped_and_jittered(harness):
-    for _ in range(3):
+    for _attempt in range(3):
         harness.expect("POST", ACCOUNT, status=500)
     harness.expect("POST", ACCOUNT, body={})
     client = harness.client()
@@ -485,7 +485,7 @@ def test_read_retries_transport_failures(harness, kind):
     (NOT_SENT, "could not connect to tenant.example.test"),
 ])
 def test_read_transport_failures_exhausted(harness, kind, words):
-    for _ in range(4):
+    for _attempt in range(4):
         harness.expect("POST", ACCOUNT, fail=(kind, "the reason"))
     with pytest.raises(TransportError, match=words) as caught:
         harness.client().get_account()
@@ -535,7 +535,7 @@ def test_action_is_retried_after_a_refused_connection(harness):
 
 
 def test_action_refused_until_retries_run_out_says_nothing_was_applied(harness):
-    for _ in range(4):
+    for _attempt in range(4):
         harness.expect("POST", ACTION, fail=(NOT_SENT, "Connection refused"))
     with pytest.raises(TransportError) as caught:
         harness.client().device_action("delete", ids=["d1"])

@@ -52,7 +52,7 @@ def api_error(harness):
 
 
 def read_5xx_exhausted(harness):
-    for _ in range(4):
+    for _attempt in range(4):
         harness.expect("POST", ACCOUNT, status=503, text=ECHO)
     return ApiError, lambda client: client.get_account()
 
@@ -91,7 +91,7 @@ def dropped_action(harness):
 
 
 def timeout_read(harness):
-    for _ in range(4):
+    for _attempt in range(4):
         harness.expect("POST", ACCOUNT, fail=(TIMEOUT, ECHO))
     return TransportError, lambda client: client.get_account()
 

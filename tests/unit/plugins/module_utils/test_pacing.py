@@ -52,7 +52,7 @@ def test_reservations_queue_up_without_holding_the_lock():
     """Three processes asking at the same instant get three slots, one interval apart."""
     clock = FakeClock()
     slots = []
-    for _ in range(3):
+    for _attempt in range(3):
         pacer = SharedPacer(4.0, "k", clock=clock, sleep=slots.append)
         pacer.wait_turn()
     assert slots == [4.0, 8.0]
@@ -134,7 +134,7 @@ spec = importlib.util.spec_from_file_location("pacing_under_test", sys.argv[1])
 pacing = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(pacing)
 pacer = pacing.SharedPacer(float(sys.argv[3]), "cross-process", directory=sys.argv[2])
-for _ in range(3):
+for _attempt in range(3):
     pacer.wait_turn()
     # The reserved start, not time.time() after the sleep: a busy machine must not make the test flaky.
     print(repr(pacer._last_start), flush=True)
@@ -147,10 +147,10 @@ def test_two_real_processes_share_the_pace(tmp_path):
     command = [sys.executable, "-c", CHILD_SCRIPT, pacing.__file__, str(tmp_path), str(interval)]
     # Both must run at once, so no `with` around each; communicate() below reaps them.
     children = [subprocess.Popen(command, stdout=subprocess.PIPE, universal_newlines=True)  # pylint: disable=consider-using-with
-                for _ in range(2)]
+                for _attempt in range(2)]
     starts = []
     for child in children:
-        output, _ = child.communicate(timeout=60)
+        output, _errors = child.communicate(timeout=60)
         assert child.returncode == 0
         starts.extend(float(line) for line in output.split())
     starts.sort()
