@@ -1,0 +1,227 @@
+# Build and test tooling of opswat.it_access. `make help` lists the targets; docs/dev/testing.md explains them.
+#
+# Everything generated lives under .build/ (gitignored): the venvs, a copy of the working tree at
+# .build/collections/ansible_collections/opswat/it_access (ansible-test needs that path and refuses symlinks),
+# the tarball, the docs site and the gate records. Every tool runs inside that copy, so nothing is written
+# into the repository.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+# ---- layout -----------------------------------------------------------------------------------------------
+NAMESPACE       := opswat
+NAME            := it_access
+BUILD           := $(CURDIR)/.build
+COLLECTIONS     := $(BUILD)/collections
+TREE            := $(COLLECTIONS)/ansible_collections/$(NAMESPACE)/$(NAME)
+DIST            := $(BUILD)/dist
+DOCS_DIR        := $(BUILD)/docs
+GATES_DIR       := $(BUILD)/gates
+PYBIN           := $(BUILD)/pybin
+CI              := $(CURDIR)/.ci
+
+# ---- runtimes ---------------------------------------------------------------------------------------------
+# Interpreters come from $(pyenv root)/versions/<ver>.* (override with PYTHON_312=/path, PYTHON_311=/path).
+PRIMARY_PY      := 3.12
+OLDEST_PY       := 3.11
+VENV_PRIMARY    := $(BUILD)/venv-primary
+VENV_OLDEST     := $(BUILD)/venv-oldest
+VENV_IMPORTER   := $(BUILD)/venv-importer
+PYENV_ROOT      ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
+# Other target Pythons for the compile sanity test (pitfall P5; ansible-core 2.21 supports 3.9-3.14 for
+# modules; a version not installed is skipped by ansible-test with a warning).
+SANITY_EXTRA_PY := 3.9 3.10 3.11 3.13
+
+# ---- simulator and demo -----------------------------------------------------------------------------------
+# `make simulator` runs the simulator in the foreground with SIM_ARGS (override on the command line).
+SIM_ARGS        ?= --port 8080 --devices 500 --seed 7
+# `make demo`: the simulator allows 120 requests a 60 s window, and the collection paces itself to the same
+# 120 requests a minute (one request every 0.5 s): fast enough for a demo, and never throttled.
+DEMO_SIM_ARGS   ?= --devices 500 --seed 7 --rate-limit 120 --window 60
+DEMO_RPM        ?= 120
+# The molecule gate runs each scenario against its own simulator, paced faster (one request every 0.1 s).
+MOLECULE_SIM_ARGS ?= --devices 200 --seed 7 --rate-limit 600 --window 60
+MOLECULE_RPM    ?= 600
+
+# ---- test knobs -------------------------------------------------------------------------------------------
+# pytest-xdist workers for the integration gates (each test runs ansible-playbook against a simulator of its
+# own: CPU-bound, so 'auto' = one worker per core halves the time on 2 cores). 0 runs them in one process.
+INTEGRATION_WORKERS ?= auto
+# Extra pytest arguments for integration-oldest (e.g. -m 'not slow' to run a subset on the oldest core).
+INTEGRATION_OLDEST_ARGS ?=
+
+# ---- environment ------------------------------------------------------------------------------------------
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_FORCE_COLOR := 0
+export ANSIBLE_NOCOLOR := 1
+export NO_COLOR := 1
+export PY_COLORS := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export GATES_DIR
+PRIMARY         := PATH="$(VENV_PRIMARY)/bin:$$PATH" VIRTUAL_ENV="$(VENV_PRIMARY)"
+OLDEST          := PATH="$(VENV_OLDEST)/bin:$$PATH" VIRTUAL_ENV="$(VENV_OLDEST)"
+GATE            := $(CI)/gate
+IN_TREE         := cd "$(TREE)" &&
+
+# ---- gates, in the order `make test` runs them (ansible-test first) ---------------------------------------
+GATES := sanity units units-oldest simulator integration integration-oldest ansible-lint docs-lint \
+         changelog-lint build-install galaxy-importer molecule
+
+# Two make runs in one checkout share the venvs, the tree copy and the gate records: every public target that
+# uses them runs under .ci/locked (.build/lock), so a second run waits for the first.
+LOCKED          := $(CI)/locked
+
+# run_gates(gates, setup targets): under the lock, set up, run every gate even when one fails, print the
+# summary and exit non-zero if any gate failed (if set-up fails, no gate runs and all count as failed).
+define run_gates
+	@$(LOCKED) $(CI)/run-gates "$(2)" $(1)
+endef
+
+.PHONY: help test sanity units integration lint docs-lint changelog-lint build-install importer molecule \
+        sim-tests demo docs build simulator bench clean setup venvs do-build do-docs do-demo do-bench venv-primary venv-oldest venv-importer sync pybin $(addprefix gate-,$(GATES))
+
+help: ## List the targets
+	@echo "opswat.it_access: make TARGET"
+	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([^:]+):.*## (.*)/  \1\t\2/' | expand -t 18
+	@echo
+	@echo "Gates of 'make test', in order: $(GATES)"
+	@echo "Variables: SIM_ARGS='$(SIM_ARGS)'  DEMO_SIM_ARGS='$(DEMO_SIM_ARGS)'  DEMO_RPM=$(DEMO_RPM)"
+
+test: ## Set up and run every gate; ends with 'gates: N passed, N failed'
+	$(call run_gates,$(GATES),venvs)
+
+sanity: ## ansible-test sanity (every test on Python 3.12, compile on 3.9-3.13)
+	$(call run_gates,sanity,venv-primary)
+
+units: ## Unit tests on ansible-core 2.21/Py3.12 and 2.19/Py3.11
+	$(call run_gates,units units-oldest,venv-primary venv-oldest)
+
+sim-tests: ## The simulator's own tests (pytest tests/simulator/tests)
+	$(call run_gates,simulator,venv-primary)
+
+integration: ## Integration tests against the simulator, on both cores
+	$(call run_gates,integration integration-oldest,venv-primary venv-oldest)
+
+lint: ## ansible-lint --offline, production profile
+	$(call run_gates,ansible-lint,venv-primary)
+
+docs-lint: ## antsibull-docs lint-collection-docs --plugin-docs
+	$(call run_gates,docs-lint,venv-primary)
+
+changelog-lint: ## antsibull-changelog lint
+	$(call run_gates,changelog-lint,venv-primary)
+
+build-install: ## Build the tarball, install it, ansible-doc every plugin
+	$(call run_gates,build-install,venv-primary)
+
+importer: ## galaxy-importer on the tarball
+	$(call run_gates,galaxy-importer,venv-primary venv-importer)
+
+molecule: ## molecule test for every scenario
+	$(call run_gates,molecule,venv-primary)
+
+# ---- setup ------------------------------------------------------------------------------------------------
+setup: ## Create the three venvs (each rebuilt when its requirements file changes)
+	@$(LOCKED) $(MAKE) venvs
+venvs: venv-primary venv-oldest venv-importer
+
+# venv-primary and venv-oldest also install the offline get-pip stand-in for their ansible-test (pitfall P1).
+venv-primary: $(VENV_PRIMARY)/.stamp pybin
+	@$(VENV_PRIMARY)/bin/python $(CI)/install_get_pip_shim.py >/dev/null
+venv-oldest: $(VENV_OLDEST)/.stamp
+	@$(VENV_OLDEST)/bin/python $(CI)/install_get_pip_shim.py >/dev/null
+venv-importer: $(VENV_IMPORTER)/.stamp
+
+$(VENV_PRIMARY)/.stamp: requirements-primary.txt
+	@$(CI)/mkvenv $(PRIMARY_PY) $(VENV_PRIMARY) requirements-primary.txt
+$(VENV_OLDEST)/.stamp: requirements-oldest.txt
+	@$(CI)/mkvenv $(OLDEST_PY) $(VENV_OLDEST) requirements-oldest.txt
+$(VENV_IMPORTER)/.stamp: requirements-importer.txt
+	@$(CI)/mkvenv $(PRIMARY_PY) $(VENV_IMPORTER) requirements-importer.txt
+
+# Real interpreters for the sanity compile/import tests: pyenv's shims fail with 127 (pitfall P5).
+pybin:
+	@rm -rf "$(PYBIN)"; mkdir -p "$(PYBIN)"; \
+	for m in $(SANITY_EXTRA_PY); do \
+	  p=$$(ls -d $(PYENV_ROOT)/versions/$$m.*/bin/python$$m 2>/dev/null | sort -V | tail -n 1); \
+	  if [ -n "$$p" ]; then ln -s "$$p" "$(PYBIN)/python$$m"; fi; done
+
+# Mirror the working tree (git ls-files -co --exclude-standard) into $(TREE).
+sync:
+	@python3 $(CI)/sync_tree.py "$(CURDIR)" "$(TREE)"
+
+# ---- gates (each runs in a freshly synced tree) -----------------------------------------------------------
+gate-sanity: venv-primary sync
+	@$(CI)/ensure-shellcheck
+	@$(IN_TREE) $(PRIMARY) $(GATE) sanity $(CI)/sanity $(PRIMARY_PY) "$(PYBIN)"
+
+gate-units: venv-primary sync
+	@$(IN_TREE) $(PRIMARY) $(GATE) units ansible-test units --local --python $(PRIMARY_PY) --color no
+
+gate-units-oldest: venv-oldest sync
+	@$(IN_TREE) $(OLDEST) $(GATE) units-oldest ansible-test units --local --python $(OLDEST_PY) --color no
+
+gate-simulator: venv-primary sync
+	@$(IN_TREE) $(PRIMARY) PYTHONPATH="$(TREE)/tests/simulator" \
+	  $(GATE) simulator $(CI)/pytest-gate tests/simulator/tests
+
+gate-integration: venv-primary sync
+	@$(IN_TREE) $(PRIMARY) PYTHONPATH="$(TREE)/tests/simulator" \
+	  $(GATE) integration $(CI)/pytest-gate tests/integration -n $(INTEGRATION_WORKERS)
+
+gate-integration-oldest: venv-oldest sync
+	@$(IN_TREE) $(OLDEST) PYTHONPATH="$(TREE)/tests/simulator" \
+	  $(GATE) integration-oldest $(CI)/pytest-gate tests/integration -n $(INTEGRATION_WORKERS) $(INTEGRATION_OLDEST_ARGS)
+
+gate-ansible-lint: venv-primary sync
+	@$(IN_TREE) $(PRIMARY) $(GATE) ansible-lint ansible-lint --offline --nocolor
+
+gate-docs-lint: venv-primary sync
+	@$(IN_TREE) $(PRIMARY) $(GATE) docs-lint antsibull-docs lint-collection-docs --plugin-docs .
+
+gate-changelog-lint: venv-primary sync
+	@$(IN_TREE) $(PRIMARY) $(GATE) changelog-lint antsibull-changelog lint
+
+gate-build-install: venv-primary sync
+	@$(IN_TREE) $(PRIMARY) $(GATE) build-install $(CI)/build-install "$(DIST)"
+
+gate-galaxy-importer: venv-importer do-build
+	@$(GATE) galaxy-importer $(CI)/importer "$(DIST)" "$(VENV_IMPORTER)"
+
+gate-molecule: venv-primary sync
+	@$(IN_TREE) $(PRIMARY) OPSWAT_REQUESTS_PER_MINUTE=$(MOLECULE_RPM) \
+	  $(GATE) molecule $(CI)/molecule-all "$(BUILD)/logs" $(MOLECULE_SIM_ARGS)
+
+# ---- other targets ----------------------------------------------------------------------------------------
+build: ## Build the collection tarball into .build/dist
+	@$(LOCKED) $(MAKE) do-build
+do-build: venv-primary sync
+	@$(IN_TREE) $(PRIMARY) $(CI)/build-install "$(DIST)" --no-install
+
+docs: ## Build the HTML docs site offline into .build/docs/html
+	@$(LOCKED) $(MAKE) do-docs
+do-docs: venv-primary sync
+	@$(IN_TREE) $(PRIMARY) $(CI)/docs-site "$(DOCS_DIR)"
+
+demo: ## Start the simulator, run playbooks/demo.yml against it, stop it
+	@test -f playbooks/demo.yml || { echo "ERROR: playbooks/demo.yml does not exist yet" >&2; exit 1; }
+	@$(LOCKED) $(MAKE) do-demo
+do-demo: venv-primary sync
+	@$(IN_TREE) $(PRIMARY) OPSWAT_REQUESTS_PER_MINUTE=$(DEMO_RPM) \
+	  $(CI)/with-simulator "$(BUILD)/logs/demo-simulator.log" $(DEMO_SIM_ARGS) -- ansible-playbook playbooks/demo.yml
+
+# Runs from the working tree (the simulator needs no collection tree), without the lock: it runs until stopped.
+simulator: ## Run the simulator in the foreground (SIM_ARGS='...')
+	@$(LOCKED) $(MAKE) venv-primary
+	@$(PRIMARY) PYTHONPATH="$(CURDIR)/tests/simulator" PYTHONDONTWRITEBYTECODE=1 exec python -m itaccess_sim $(SIM_ARGS)
+
+bench: ## Run tests/benchmarks/run.py (when it exists)
+	@if [ -f tests/benchmarks/run.py ]; then $(LOCKED) $(MAKE) do-bench; \
+	else echo "bench: tests/benchmarks/run.py is not built yet"; fi
+do-bench: venv-primary sync
+	@$(IN_TREE) $(PRIMARY) PYTHONPATH="$(TREE)/tests/simulator" python tests/benchmarks/run.py
+
+clean: ## Remove .build/ (venvs, tree copy, tarball, docs, gate records)
+	rm -rf "$(BUILD)"
