@@ -192,10 +192,12 @@ strict: true
 import hashlib
 import ipaddress
 import json
+import os
 import re
 from collections import Counter
 
 from ansible.errors import AnsibleParserError
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.opswat.it_access.plugins.module_utils.client import MAX_PAGE_SIZE, Client
@@ -386,6 +388,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     NAME = PLUGIN_NAME
 
+    def __init__(self):
+        super(InventoryModule, self).__init__()
+        self._raw_config = {}  # the inventory file as written, before the config manager converts it
+
     def verify_file(self, path):
         if not super(InventoryModule, self).verify_file(path):
             return False
@@ -397,7 +403,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def parse(self, inventory, loader, path, cache=True):
         super(InventoryModule, self).parse(inventory, loader, path, cache=cache)
-        self._read_config_data(path)
+        self._raw_config = self._read_config_data(path) or {}
         settings = self._settings()
         for warning in settings.config.warnings:
             self.display.warning("%s: %s" % (PLUGIN_NAME, warning))
@@ -445,6 +451,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         """Every option checked, before the cache is read and before any request."""
         self.templar.available_variables = self._vars or {}
         params = dict((name, self._value(name)) for name in CONNECTION_OPTIONS)
+        for name, option in CONNECTION_OPTIONS.items():
+            if option["type"] == "bool":
+                params[name] = self._strict_bool(name, option["env"], params[name])
         filter_values = dict((name, self._value(name)) for name in FILTER_CHOICES)
         try:
             config = config_from_params(params)
@@ -468,6 +477,21 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleParserError("%s: vars_prefix: must hold only letters, digits and underscores, got %r"
                                      % (PLUGIN_NAME, prefix))
         return Settings(config, filters, max_devices, page_size, hostnames, ansible_host_sources, prefix)
+
+    def _strict_bool(self, name, env_name, value):
+        """The option as the modules read it: ansible's config manager turns any unknown word into false, which for
+        validate_certs would switch TLS verification off on a typo. The raw value is checked strictly instead."""
+        _value, origin = self.get_option_and_origin(name)
+        if origin == "Direct":
+            raw = self._raw_config.get(name, value)
+        elif str(origin).startswith("env:"):
+            raw = os.environ.get(env_name, value)
+        else:
+            return value
+        try:
+            return boolean(raw, strict=True)
+        except TypeError:
+            raise AnsibleParserError("%s: %s: must be true or false, got %r" % (PLUGIN_NAME, name, raw)) from None
 
     def _choices(self, name, choices):
         values = self.get_option(name) or []

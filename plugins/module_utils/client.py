@@ -431,7 +431,7 @@ class Client(object):
             else:
                 why = "the next wait of %.1f s (%s) would pass rate_limit_timeout (%g s)" % (wait, source, budget)
             raise RateLimitError(self.redact(
-                "%s %s: rate limited by the API (HTTP 429): %d answers 429 in total, %.1f s waited on them; %s."
+                "%s %s: rate limited by the API (HTTP 429): %d answer(s) with HTTP 429 in total, %.1f s waited on them; %s."
                 " Another client of the same account may be using its budget: raise rate_limit_timeout, or"
                 " lower requests_per_minute" % (method, path, self._throttled, self._throttle_waited, why)),
                 waited_seconds=round(self._throttle_waited, 3), throttled=self._throttled)

@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import json
 
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
@@ -138,8 +139,16 @@ def doc_fragment(with_env):
 
 
 def is_loopback(host):
-    host = (host or "").lower()
-    return host in LOOPBACK_HOSTS or host.startswith("127.")
+    """Whether ``host`` (as ``urlsplit`` gives it, brackets removed) is this machine: no token leaves it."""
+    host = (host or "").lower().rstrip(".")
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return address.is_loopback or bool(mapped is not None and mapped.is_loopback)
 
 
 class ConnectionConfig(object):

@@ -29,8 +29,10 @@ _PARAMETER_PATTERN = re.compile(
 # An Authorization header value, as requests or a proxy might echo it.
 _BEARER_PATTERN = re.compile(r"(\bBearer\s+)[^\s'\",;]+", re.IGNORECASE)
 # JSON members that carry a credential (a token answer or an account answer quoted in an error body).
+# The closing quote may be missing: a proxy or a dropped connection can cut an answer inside the value, and
+# then everything up to the end of the text is the secret.
 _JSON_MEMBER_PATTERN = re.compile(
-    r"(\"(?:access_token|client_secret|refresh_token|license_key)\"\s*:\s*\")(?:[^\"\\]|\\.)*(\")", re.IGNORECASE)
+    r"(\"(?:access_token|client_secret|refresh_token|license_key)\"\s*:\s*\")(?:[^\"\\]|\\.)*\\?(\"|\Z)", re.IGNORECASE)
 
 
 class Redactor(object):

@@ -382,7 +382,7 @@ def test_rate_limit_budget_exhausted(harness):
         client.get_account()
     message = str(caught.value)
     assert "rate limited" in message and "HTTP 429" in message
-    assert "3 answers 429" in message
+    assert "3 answer(s) with HTTP 429" in message
     assert "80.0 s waited" in message
     assert "rate_limit_timeout (100 s)" in message
     assert caught.value.waited_seconds == 80.0
@@ -395,7 +395,7 @@ def test_rate_limit_budget_is_for_the_lifetime_of_the_client(harness):
     harness.expect("POST", ACCOUNT, status=429, headers={"Retry-After": "40"})
     client = harness.client(rate_limit_timeout=60)
     client.get_account()
-    with pytest.raises(RateLimitError, match="2 answers 429"):
+    with pytest.raises(RateLimitError, match=r"2 answer\(s\) with HTTP 429"):
         client.get_account()
 
 

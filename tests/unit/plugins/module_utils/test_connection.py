@@ -99,6 +99,12 @@ def test_empty_strings_count_as_unset():
     ("http://gears.example.com", True),
     ("http://127.0.0.1:8080", False),
     ("http://localhost:8080", False),
+    ("http://localhost.:8080", False),
+    ("http://[::1]:8080", False),
+    ("http://[0:0:0:0:0:0:0:1]:8080", False),
+    ("http://[::ffff:127.0.0.1]:8080", False),
+    ("http://127.10.0.1", False),
+    ("http://127.0.0.1.example.com", True),
     ("https://gears.example.com", False),
 ])
 def test_plain_http_to_a_remote_host_warns_that_the_token_travels_in_clear(url, warns):

@@ -77,3 +77,10 @@ def test_redact_data_walks_dicts_and_lists():
     redactor = Redactor(["secret-1"])
     data = {"msg": "secret-1", "items": ["a", "secret-1", 3], "status": 401, "nested": {"secret-1": True}}
     assert redactor.redact_data(data) == {"msg": MASK, "items": ["a", MASK, 3], "status": 401, "nested": {MASK: True}}
+
+
+def test_a_credential_cut_short_by_a_truncated_answer_is_masked_to_the_end():
+    redactor = Redactor([])
+    text = redactor.redact('{"name": "Account", "license_key": "c7fde805ec99108d')
+    assert "c7fde805" not in text and text.endswith('"license_key": "%s' % MASK)
+    assert "eyJh" not in redactor.redact('{"access_token": "eyJhbGciOi\\')
