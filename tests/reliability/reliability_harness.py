@@ -1,0 +1,360 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opswat.it_access contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Shared helpers of the reliability suite: the simulator, in-process module runs, real CLI runs, leak checks.
+
+Modules run in this process (``main()`` under ``patch_module_args``) but still talk real HTTP to the simulator,
+so a case costs milliseconds instead of an ansible-playbook start. The inventory plugin and the role run as real
+``ansible-inventory`` / ``ansible-playbook`` processes. Every output is searched for the run's secrets.
+
+Time is scaled down: the simulator's window is ``WINDOW`` seconds, the collection paces itself to the same budget,
+and in-process clients back off from ``BACKOFF_BASE_SECONDS`` instead of 1 s (the formula is unchanged).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import contextlib
+import importlib
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.dirname(sys.executable)
+sys.path.insert(0, os.path.join(ROOT, "tests", "simulator"))
+
+
+def _make_collection_importable():
+    """Put the ``ansible_collections`` root that holds this tree on sys.path (the gate's copy, or a dev symlink)."""
+    parts = os.path.realpath(ROOT).split(os.sep)
+    candidates = []
+    if parts[-3:] == ["ansible_collections", "opswat", "it_access"]:
+        candidates.append(os.sep.join(parts[:-3]))
+    for entry in os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep) + sys.path:
+        if entry and os.path.realpath(os.path.join(entry, "ansible_collections", "opswat", "it_access")) == os.path.realpath(ROOT):
+            candidates.append(entry)
+    if not candidates:
+        raise RuntimeError("no ansible_collections/opswat/it_access points at %s: set ANSIBLE_COLLECTIONS_PATH" % ROOT)
+    if candidates[0] not in sys.path:
+        sys.path.insert(0, candidates[0])
+
+
+_make_collection_importable()
+
+# pylint: disable=wrong-import-position
+from ansible.module_utils.common import warnings as ansible_warnings  # noqa: E402
+from ansible.module_utils.testing import patch_module_args  # noqa: E402
+
+from ansible_collections.opswat.it_access.plugins.module_utils import client as client_module  # noqa: E402
+from ansible_collections.opswat.it_access.plugins.module_utils import module as module_runner  # noqa: E402
+from itaccess_sim import Simulator  # noqa: E402
+# pylint: enable=wrong-import-position
+
+if not os.path.realpath(client_module.__file__).startswith(os.path.realpath(ROOT)):
+    raise RuntimeError("the collection imported from %s is not the tree under test (%s)" % (client_module.__file__, ROOT))
+
+# Known secrets: each must appear in no output, no returned value, no error and no log.
+CLIENT_ID = "reliability-client-41c2"
+CLIENT_SECRET = "reliability-secret-9f8e7d-never-printed"
+STATIC_TOKEN = "reliability-static-token-a1b2c3-never-printed"
+WRONG_TOKEN = "reliability-wrong-token-5e6f-never-printed"
+WRONG_SECRET = "reliability-wrong-secret-0d1c-never-printed"
+
+# Scaled time. The simulator allows RATE_LIMIT requests a WINDOW; the collection's budget is the same.
+WINDOW = 1.0
+RATE_LIMIT = 40
+REQUESTS_PER_MINUTE = int(RATE_LIMIT * 60 / WINDOW)
+TIMEOUT = 1.0             # the collection's per-request timeout in these tests
+SLOW_SECONDS = 1.6        # an injected slow answer: well past TIMEOUT, so the client times out for sure
+BACKOFF_BASE_SECONDS = 0.02
+FLEET_SIZE = 120
+SEED = 5
+
+MODULES = "ansible_collections.opswat.it_access.plugins.modules."
+
+
+def make_simulator(**options):
+    """A started simulator with this suite's credentials and scaled rate limit (options override)."""
+    settings = dict(devices=FLEET_SIZE, seed=SEED, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                    access_token=STATIC_TOKEN, rate_limit=RATE_LIMIT, window=WINDOW)
+    settings.update(options)
+    return Simulator(**settings).start()
+
+
+def connection(sim, url=None, **overrides):
+    """Connection options for ``sim``; an override of None removes the option."""
+    values = dict(api_url=url or sim.url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                  requests_per_minute=REQUESTS_PER_MINUTE, timeout=TIMEOUT, rate_limit_timeout=10)
+    values.update(overrides)
+    return dict((key, value) for key, value in values.items() if value is not None)
+
+
+def secrets_of(sim, *extra):
+    """Every secret of a simulator run (or of a list of them): credentials, license keys, every issued token."""
+    values = [CLIENT_SECRET, STATIC_TOKEN, WRONG_TOKEN, WRONG_SECRET] + list(extra)
+    for one in (sim if isinstance(sim, (list, tuple)) else [sim]):
+        if one is not None:
+            values += [one.license_key] + list(one.issued_tokens())
+    return [value for value in values if value]
+
+
+def leaks(text, sim, *extra):
+    """The secrets of ``sim``'s run (one simulator or a list) found in ``text`` (a string, or any JSON-able value)."""
+    if not isinstance(text, str):
+        text = json.dumps(text, default=str)
+    return [secret for secret in secrets_of(sim, *extra) if secret in text]
+
+
+# ---------------------------------------------------------------------------------------------- in-process runs
+
+
+class FastClient(client_module.Client):
+    """The collection's client with its back-off base and fallback 429 window scaled like the simulator's window."""
+
+    def __init__(self, *args, **kwargs):
+        super(FastClient, self).__init__(*args, **kwargs)
+        self.retry_base_seconds = BACKOFF_BASE_SECONDS
+        self.throttle_window_seconds = WINDOW
+
+
+@contextlib.contextmanager
+def fast_client():
+    """Modules run in this context build a ``FastClient``."""
+    original = module_runner.Client
+    module_runner.Client = FastClient
+    try:
+        yield
+    finally:
+        module_runner.Client = original
+
+
+class ModuleRun(object):
+    """The outcome of one in-process module run."""
+
+    def __init__(self, name, exit_code, result, stdout, error):
+        self.name = name
+        self.exit_code = exit_code
+        self.result = result if result is not None else {}
+        self.stdout = stdout
+        self.traceback = error
+
+    @property
+    def failed(self):
+        return bool(self.result.get("failed"))
+
+    @property
+    def msg(self):
+        return self.result.get("msg") or ""
+
+    @property
+    def warnings(self):
+        """The warning texts, whatever their shape (plain strings before 2.19's event objects)."""
+        return [_message_of(item) for item in self.result.get("warnings") or []]
+
+    def __repr__(self):
+        return "<%s exit=%r %s>" % (self.name, self.exit_code, json.dumps(self.result, default=str)[:3000])
+
+
+def _message_of(item):
+    if isinstance(item, dict):
+        for key in ("msg", "event"):
+            if key in item:
+                return _message_of(item[key])
+        return json.dumps(item, default=str)
+    return str(item)
+
+
+def run_module(name, args):
+    """Run ``opswat_<name>``'s ``main()`` in this process with ``args``; never raises."""
+    module = importlib.import_module(MODULES + "opswat_" + name)
+    stdout = io.StringIO()
+    exit_code = None
+    error = None
+    # AnsibleModule keeps warnings in a process-wide dict that a real module process starts empty.
+    global_warnings = getattr(ansible_warnings, "_global_warnings", {})
+    global_warnings.clear()
+    with patch_module_args(args), contextlib.redirect_stdout(stdout):
+        try:
+            module.main()
+        except SystemExit as exit_:
+            exit_code = exit_.code
+        except Exception:  # pylint: disable=broad-exception-caught  # a traceback is what the suite looks for
+            error = traceback.format_exc()
+    global_warnings.clear()
+    text = stdout.getvalue()
+    result = None
+    if error is None:
+        try:
+            result = json.loads(text)
+        except ValueError:
+            error = "the module printed no JSON:\n%s" % text
+    return ModuleRun(name, exit_code, result, text, error)
+
+
+# ---------------------------------------------------------------------------------------------- simulator log
+
+
+def entries(sim, endpoint=None):
+    return [entry for entry in sim.request_log() if endpoint is None or entry["endpoint"] == endpoint]
+
+
+def action_entries(sim):
+    """Requests that could change state: every device action request the simulator saw."""
+    return entries(sim, "action")
+
+
+def wait_for_log(sim, predicate, seconds=10.0):
+    """Wait until the log holds an entry matching ``predicate`` (a slow answer is logged when it ends)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if any(predicate(entry) for entry in sim.request_log()):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def exemptable(sim, count):
+    """Ids of ``count`` devices that ``exempt`` applies to and that are not exempted yet."""
+    devices = [d for d in sim.fleet.devices if d["status"] in ("compliant", "non_compliant")
+               and d["_sim"]["agent"] != "domain_controller"][:count]
+    assert len(devices) == count
+    return [device["device_id"] for device in devices]
+
+
+def status_of(sim, device_ids):
+    by_id = dict((device["device_id"], device["status"]) for device in sim.fleet.devices)
+    return [by_id.get(device_id) for device_id in device_ids]
+
+
+# ---------------------------------------------------------------------------------------------- real CLI runs
+
+
+class CommandRun(object):
+    def __init__(self, returncode, output, seconds):
+        self.returncode = returncode
+        self.output = output
+        self.seconds = seconds
+
+
+def cli_environment(tmp_path, env=None):
+    """The environment of a real ansible run: no stray OPSWAT_*, no colour, a private local temp."""
+    run_env = dict((name, value) for name, value in os.environ.items() if not name.startswith("OPSWAT_"))
+    run_env.update(ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_RETRY_FILES_ENABLED="0",
+                   ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"), ANSIBLE_HOST_KEY_CHECKING="0",
+                   ANSIBLE_DEPRECATION_WARNINGS="0")
+    run_env.update(env or {})
+    return run_env
+
+
+def run_cli(sim, tmp_path, command, env=None, extra_secrets=(), timeout=300):
+    """Run a command; its whole output must hold none of the run's secrets."""
+    started = time.monotonic()
+    completed = subprocess.run(command, env=cli_environment(tmp_path, env), cwd=str(tmp_path), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout, check=False)
+    found = leaks(completed.stdout, sim, *extra_secrets)
+    assert not found, "secret(s) leaked into the output of %s" % os.path.basename(command[0])
+    return CommandRun(completed.returncode, completed.stdout, time.monotonic() - started)
+
+
+def run_playbook(sim, tmp_path, tasks, module_defaults=None, env=None, verbosity=4, extra_secrets=(), play_vars=None):
+    """One play on localhost with ``tasks``; every task registered under its ``id`` is saved and returned.
+
+    Returns ``(CommandRun, results)``; ``results`` (the registered values) is searched for secrets too.
+    """
+    results_path = tmp_path / "results.json"
+    if results_path.exists():
+        results_path.unlink()
+    ids = []
+    play_tasks = []
+    for task in tasks:
+        task = dict(task)
+        task_id = task.pop("id", None)
+        if task_id is not None:
+            ids.append(task_id)
+            task["register"] = task_id
+        play_tasks.append(task)
+    dump = "{{ {%s} | to_json }}" % ", ".join("'%s': %s | default(None)" % (task_id, task_id) for task_id in ids)
+    play_tasks.append({"name": "Save results", "ansible.builtin.copy": dict(content=dump, dest=str(results_path), mode="0600"),
+                       "check_mode": False})
+    play = dict(name="reliability", hosts="localhost", gather_facts=False, tasks=play_tasks, vars=play_vars or {})
+    if module_defaults is not None:
+        play["module_defaults"] = {"group/opswat.it_access.it_access": module_defaults}
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(json.dumps([play]))
+    command = [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
+               "-e", "ansible_python_interpreter=%s" % sys.executable, str(playbook)]
+    if verbosity:
+        command.append("-" + "v" * verbosity)
+    run = run_cli(sim, tmp_path, command, env=env, extra_secrets=extra_secrets)
+    results = {}
+    if results_path.exists():
+        raw = results_path.read_text()
+        assert not leaks(raw, sim, *extra_secrets), "secret(s) leaked into a returned value"
+        results = json.loads(raw)
+    return run, results
+
+
+def run_inventory(sim, tmp_path, sources, env=None, verbosity=4, extra_secrets=()):
+    """``ansible-inventory --list`` over ``sources`` ({file name: config dict}); returns ``(CommandRun, data)``.
+
+    Only this collection's plugin is enabled, so a failure names it and no other plugin's complaint hides it.
+    """
+    paths = []
+    for file_name, config in sources.items():
+        path = tmp_path / file_name
+        path.write_text(json.dumps(config))
+        paths.append(str(path))
+    output_path = tmp_path / "inventory.json"
+    if output_path.exists():
+        output_path.unlink()
+    command = [os.path.join(BIN, "ansible-inventory")]
+    for path in paths:
+        command += ["-i", path]
+    command += ["--list", "--output", str(output_path)]
+    if verbosity:
+        command.append("-" + "v" * verbosity)
+    run_env = dict(ANSIBLE_INVENTORY_ENABLED="opswat.it_access.devices", ANSIBLE_INVENTORY_UNPARSED_FAILED="1")
+    run_env.update(env or {})
+    run = run_cli(sim, tmp_path, command, env=run_env, extra_secrets=extra_secrets)
+    data = None
+    if output_path.exists():
+        raw = output_path.read_text()
+        assert not leaks(raw, sim, *extra_secrets), "secret(s) leaked into the inventory"
+        data = json.loads(raw)
+    return run, data
+
+
+def inventory_failure(output, file_name):
+    """The text of the plugin's failure for the source ``file_name`` in ansible-inventory's output ('' if none).
+
+    ansible-core prints each failed source as a warning block that ends with ``Origin: ... source '<path>'``.
+    """
+    lines = output.splitlines()
+    start = None
+    for index, line in enumerate(lines):
+        if line.startswith("[WARNING]: Failed to parse inventory with"):
+            start = index
+        elif start is not None and line.startswith("Origin:") and ("/%s'" % file_name) in line:
+            return "\n".join(lines[start:index + 1])
+    return ""
+
+
+def plain(value):
+    """An ``ansible-inventory --list`` value without the markers of unsafe values (2.19+ writes them)."""
+    if isinstance(value, dict):
+        if set(value) == set(["__ansible_unsafe"]):
+            return plain(value["__ansible_unsafe"])
+        return dict((key, plain(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+def inventory_device_ids(data):
+    """The device id of every host of an ``ansible-inventory --list`` answer, one per host."""
+    return [plain(hostvars["opswat_device_id"]) for hostvars in data["_meta"]["hostvars"].values()]
