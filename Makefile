@@ -66,8 +66,8 @@ GATE            := $(CI)/gate
 IN_TREE         := cd "$(TREE)" &&
 
 # ---- gates, in the order `make test` runs them (ansible-test first) ---------------------------------------
-GATES := sanity units units-oldest simulator integration integration-oldest ansible-lint docs-lint \
-         changelog-lint build-install galaxy-importer molecule
+GATES := sanity units units-oldest simulator integration integration-oldest reliability reliability-oldest \
+         ansible-lint docs-lint changelog-lint build-install execution-environment galaxy-importer molecule
 
 # Two make runs in one checkout share the venvs, the tree copy and the gate records: every public target that
 # uses them runs under .ci/locked (.build/lock), so a second run waits for the first.
@@ -79,7 +79,7 @@ define run_gates
 	@$(LOCKED) $(CI)/run-gates "$(2)" $(1)
 endef
 
-.PHONY: help test sanity units integration lint docs-lint changelog-lint build-install importer molecule \
+.PHONY: help test sanity units integration reliability soak ee lint docs-lint changelog-lint build-install importer molecule \
         sim-tests demo docs build simulator bench clean setup venvs do-build do-docs do-demo do-bench venv-primary venv-oldest venv-importer sync pybin $(addprefix gate-,$(GATES))
 
 help: ## List the targets
@@ -103,6 +103,18 @@ sim-tests: ## The simulator's own tests (pytest tests/simulator/tests)
 
 integration: ## Integration tests against the simulator, on both cores
 	$(call run_gates,integration integration-oldest,venv-primary venv-oldest)
+
+reliability: ## Fault matrix, bad input, secrets and a short soak, on both cores
+	$(call run_gates,reliability reliability-oldest,venv-primary venv-oldest)
+
+soak: ## The full soak: 1,000 module runs with random faults (RELIABILITY_SOAK_RUNS=N to change)
+	@$(LOCKED) $(MAKE) do-soak
+do-soak: venv-primary sync
+	@$(IN_TREE) $(PRIMARY) PYTHONPATH="$(TREE)/tests/simulator" RELIABILITY_SOAK=1 \
+	  python -m pytest -q -p no:cacheprovider -s tests/reliability/test_soak.py -m soak
+
+ee: ## ansible-builder: introspection and a build context of an execution environment with the collection
+	$(call run_gates,execution-environment,venv-primary)
 
 lint: ## ansible-lint --offline, production profile
 	$(call run_gates,ansible-lint,venv-primary)
@@ -174,6 +186,17 @@ gate-integration: venv-primary sync
 gate-integration-oldest: venv-oldest sync
 	@$(IN_TREE) $(OLDEST) PYTHONPATH="$(TREE)/tests/simulator" \
 	  $(GATE) integration-oldest $(CI)/pytest-gate tests/integration -n $(INTEGRATION_WORKERS) $(INTEGRATION_OLDEST_ARGS)
+
+gate-reliability: venv-primary sync
+	@$(IN_TREE) $(PRIMARY) PYTHONPATH="$(TREE)/tests/simulator" \
+	  $(GATE) reliability $(CI)/pytest-gate tests/reliability -n $(INTEGRATION_WORKERS)
+
+gate-reliability-oldest: venv-oldest sync
+	@$(IN_TREE) $(OLDEST) PYTHONPATH="$(TREE)/tests/simulator" \
+	  $(GATE) reliability-oldest $(CI)/pytest-gate tests/reliability -n $(INTEGRATION_WORKERS)
+
+gate-execution-environment: venv-primary sync
+	@$(IN_TREE) $(PRIMARY) $(GATE) execution-environment $(CI)/pytest-gate tests/ee
 
 gate-ansible-lint: venv-primary sync
 	@$(IN_TREE) $(PRIMARY) $(GATE) ansible-lint ansible-lint --offline --nocolor
