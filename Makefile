@@ -79,7 +79,7 @@ define run_gates
 	@$(LOCKED) $(CI)/run-gates "$(2)" $(1)
 endef
 
-.PHONY: help test sanity units integration reliability soak ee lint docs-lint changelog-lint build-install importer molecule \
+.PHONY: help test sanity units integration reliability soak ee fragments lint docs-lint changelog-lint build-install importer molecule \
         sim-tests demo docs build simulator bench clean setup venvs do-build do-docs do-demo do-bench venv-primary venv-oldest venv-importer sync pybin $(addprefix gate-,$(GATES))
 
 help: ## List the targets
@@ -245,6 +245,10 @@ bench: ## Run tests/benchmarks/run.py (when it exists)
 	else echo "bench: tests/benchmarks/run.py is not built yet"; fi
 do-bench: venv-primary sync
 	@$(IN_TREE) $(PRIMARY) PYTHONPATH="$(TREE)/tests/simulator" python tests/benchmarks/run.py
+
+fragments: ## Regenerate plugins/doc_fragments/connection.py from the connection options (a unit test checks it)
+	@$(LOCKED) $(MAKE) venv-primary
+	@$(PRIMARY) python tools/generate_doc_fragment.py
 
 clean: ## Remove .build/ (venvs, tree copy, tarball, docs, gate records)
 	rm -rf "$(BUILD)"

@@ -4,16 +4,156 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Connection options of every module (DOCUMENTATION) and plugin (PLUGIN, with env: entries).
 
-Both are generated from plugins/module_utils/connection.py, where the options are defined once.
+GENERATED from plugins/module_utils/connection.py by tools/generate_doc_fragment.py (make fragments): do not edit.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.opswat.it_access.plugins.module_utils.connection import doc_fragment
-
 
 class ModuleDocFragment(object):
-    DOCUMENTATION = doc_fragment(with_env=False)
-    PLUGIN = doc_fragment(with_env=True)
+
+    DOCUMENTATION = r"""
+options:
+  access_token:
+    description:
+      - An OAuth access token obtained beforehand.
+      - Either O(access_token), or O(client_id) with O(client_secret), is required.
+      - When both are given, the token is used first and the client credentials fetch a new one if it is rejected.
+      - 'Environment variable: E(OPSWAT_ACCESS_TOKEN).'
+    type: str
+  api_url:
+    default: https://gears.opswat.com
+    description:
+      - Base URL of the IT Access tenant, without the C(/o/api) path.
+      - Tenants other than the default host use their own host, for example C(https://product.my.us.opswat.com).
+      - The access token travels in the query string, so a plain C(http://) URL to a host other than loopback draws
+        a warning.
+      - 'Environment variable: E(OPSWAT_API_URL).'
+    type: str
+  ca_path:
+    description:
+      - A PEM file of CA certificates to verify O(api_url) with, instead of the system store.
+      - 'Environment variable: E(OPSWAT_CA_PATH).'
+    type: path
+  client_id:
+    description:
+      - Client key of the OAuth application registered in the IT Access console.
+      - 'Environment variable: E(OPSWAT_CLIENT_ID).'
+    type: str
+  client_secret:
+    description:
+      - Client secret of the OAuth application. Required with O(client_id).
+      - 'Environment variable: E(OPSWAT_CLIENT_SECRET).'
+    type: str
+  rate_limit_timeout:
+    default: 300
+    description:
+      - Total seconds a task may wait on 429 answers caused by other clients of the account.
+      - 'V(0) never waits: the first 429 fails the task. V(-1) waits without bound.'
+      - 'Environment variable: E(OPSWAT_RATE_LIMIT_TIMEOUT).'
+    type: float
+  requests_per_minute:
+    default: 10
+    description:
+      - The request budget of the account. Requests are spaced at least C(60 / requests_per_minute) seconds apart,
+        with no bursts, so the collection's own traffic never draws a 429.
+      - The pace is shared by every task of the same account on the same machine.
+      - The service allows 10; raise it only for a tenant with a higher limit or for the simulator.
+      - 'Environment variable: E(OPSWAT_REQUESTS_PER_MINUTE).'
+    type: int
+  timeout:
+    default: 30
+    description:
+      - Seconds to wait for each HTTP answer.
+      - 'Environment variable: E(OPSWAT_TIMEOUT).'
+    type: float
+  validate_certs:
+    default: true
+    description:
+      - Whether to verify the TLS certificate of O(api_url).
+      - 'Environment variable: E(OPSWAT_VALIDATE_CERTS).'
+    type: bool
+"""
+
+    PLUGIN = r"""
+options:
+  access_token:
+    description:
+      - An OAuth access token obtained beforehand.
+      - Either O(access_token), or O(client_id) with O(client_secret), is required.
+      - When both are given, the token is used first and the client credentials fetch a new one if it is rejected.
+      - 'Environment variable: E(OPSWAT_ACCESS_TOKEN).'
+    env:
+      - name: OPSWAT_ACCESS_TOKEN
+    type: str
+  api_url:
+    default: https://gears.opswat.com
+    description:
+      - Base URL of the IT Access tenant, without the C(/o/api) path.
+      - Tenants other than the default host use their own host, for example C(https://product.my.us.opswat.com).
+      - The access token travels in the query string, so a plain C(http://) URL to a host other than loopback draws
+        a warning.
+      - 'Environment variable: E(OPSWAT_API_URL).'
+    env:
+      - name: OPSWAT_API_URL
+    type: str
+  ca_path:
+    description:
+      - A PEM file of CA certificates to verify O(api_url) with, instead of the system store.
+      - 'Environment variable: E(OPSWAT_CA_PATH).'
+    env:
+      - name: OPSWAT_CA_PATH
+    type: path
+  client_id:
+    description:
+      - Client key of the OAuth application registered in the IT Access console.
+      - 'Environment variable: E(OPSWAT_CLIENT_ID).'
+    env:
+      - name: OPSWAT_CLIENT_ID
+    type: str
+  client_secret:
+    description:
+      - Client secret of the OAuth application. Required with O(client_id).
+      - 'Environment variable: E(OPSWAT_CLIENT_SECRET).'
+    env:
+      - name: OPSWAT_CLIENT_SECRET
+    type: str
+  rate_limit_timeout:
+    default: 300
+    description:
+      - Total seconds a task may wait on 429 answers caused by other clients of the account.
+      - 'V(0) never waits: the first 429 fails the task. V(-1) waits without bound.'
+      - 'Environment variable: E(OPSWAT_RATE_LIMIT_TIMEOUT).'
+    env:
+      - name: OPSWAT_RATE_LIMIT_TIMEOUT
+    type: float
+  requests_per_minute:
+    default: 10
+    description:
+      - The request budget of the account. Requests are spaced at least C(60 / requests_per_minute) seconds apart,
+        with no bursts, so the collection's own traffic never draws a 429.
+      - The pace is shared by every task of the same account on the same machine.
+      - The service allows 10; raise it only for a tenant with a higher limit or for the simulator.
+      - 'Environment variable: E(OPSWAT_REQUESTS_PER_MINUTE).'
+    env:
+      - name: OPSWAT_REQUESTS_PER_MINUTE
+    type: int
+  timeout:
+    default: 30
+    description:
+      - Seconds to wait for each HTTP answer.
+      - 'Environment variable: E(OPSWAT_TIMEOUT).'
+    env:
+      - name: OPSWAT_TIMEOUT
+    type: float
+  validate_certs:
+    default: true
+    description:
+      - Whether to verify the TLS certificate of O(api_url).
+      - 'Environment variable: E(OPSWAT_VALIDATE_CERTS).'
+    env:
+      - name: OPSWAT_VALIDATE_CERTS
+    type: bool
+"""

@@ -295,7 +295,7 @@ def test_every_problem_of_every_rule_is_reported_before_any_request(simulator, t
                      " hours' is already the name of remediation_rules[0]",
                      "remediation_rules[1] (Exempt Linux servers for 72 hours): exempt_hours: is required with action"
                      " exempt",
-                     "remediation_rules[2] (Too long): exempt_hours: must be a whole number from 0 (forever) to 64999",
+                     "remediation_rules[2] (Too long): exempt_hours: must be between 0 (forever) and 64999",
                      "remediation_rules[3] (Quarantine critical non-compliant laptops): match: needs at least one"
                      " criterion",
                      "remediation_rules[4] (Two groups): group_name, group_id: action assign_to_group needs exactly one",

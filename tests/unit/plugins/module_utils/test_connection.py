@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 import json
 
 import pytest
+import yaml
 
 from ansible_collections.opswat.it_access.plugins.module_utils import connection
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
@@ -34,9 +35,15 @@ def test_argument_spec_has_every_option_with_its_env_fallback_and_no_log():
     assert spec["timeout"]["default"] == 30
 
 
+def test_doc_fragments_are_generated_from_the_options():
+    """plugins/doc_fragments/connection.py is written by tools/generate_doc_fragment.py (make fragments)."""
+    assert yaml.safe_load(ModuleDocFragment.DOCUMENTATION) == json.loads(connection.doc_fragment(with_env=False))
+    assert yaml.safe_load(ModuleDocFragment.PLUGIN) == json.loads(connection.doc_fragment(with_env=True))
+
+
 def test_doc_fragments_document_the_same_options_types_and_defaults():
-    module_doc = json.loads(ModuleDocFragment.DOCUMENTATION)["options"]
-    plugin_doc = json.loads(ModuleDocFragment.PLUGIN)["options"]
+    module_doc = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+    plugin_doc = yaml.safe_load(ModuleDocFragment.PLUGIN)["options"]
     spec = connection.argument_spec()
     assert set(module_doc) == set(plugin_doc) == set(spec)
     for name, entry in spec.items():
