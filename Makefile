@@ -41,6 +41,7 @@ SIM_ARGS        ?= --port 8080 --devices 500 --seed 7
 # 120 requests a minute (one request every 0.5 s): fast enough for a demo, and never throttled.
 DEMO_SIM_ARGS   ?= --devices 500 --seed 7 --rate-limit 120 --window 60
 DEMO_RPM        ?= 120
+BENCH_ARGS      ?=
 # The molecule gate runs each scenario against its own simulator, paced faster (one request every 0.1 s).
 MOLECULE_SIM_ARGS ?= --devices 200 --seed 7 --rate-limit 600 --window 60
 MOLECULE_RPM    ?= 600
@@ -67,7 +68,7 @@ IN_TREE         := cd "$(TREE)" &&
 
 # ---- gates, in the order `make test` runs them (ansible-test first) ---------------------------------------
 GATES := sanity units units-oldest simulator integration integration-oldest reliability reliability-oldest \
-         ansible-lint docs-lint changelog-lint build-install execution-environment galaxy-importer molecule
+         bench-quick ansible-lint docs-lint changelog-lint build-install execution-environment galaxy-importer molecule
 
 # Two make runs in one checkout share the venvs, the tree copy and the gate records: every public target that
 # uses them runs under .ci/locked (.build/lock), so a second run waits for the first.
@@ -195,6 +196,11 @@ gate-reliability-oldest: venv-oldest sync
 	@$(IN_TREE) $(OLDEST) PYTHONPATH="$(TREE)/tests/simulator" \
 	  $(GATE) reliability-oldest $(CI)/pytest-gate tests/reliability -n $(INTEGRATION_WORKERS)
 
+# The benchmark's small version (counts, never timings), so `make bench` cannot rot.
+gate-bench-quick: venv-primary sync
+	@$(IN_TREE) $(PRIMARY) PYTHONPATH="$(TREE)/tests/simulator" \
+	  $(GATE) bench-quick $(CI)/pytest-gate tests/benchmarks
+
 gate-execution-environment: venv-primary sync
 	@$(IN_TREE) $(PRIMARY) $(GATE) execution-environment $(CI)/pytest-gate tests/ee
 
@@ -240,11 +246,11 @@ simulator: ## Run the simulator in the foreground (SIM_ARGS='...')
 	@$(LOCKED) $(MAKE) venv-primary
 	@$(PRIMARY) PYTHONPATH="$(CURDIR)/tests/simulator" PYTHONDONTWRITEBYTECODE=1 exec python -m itaccess_sim $(SIM_ARGS)
 
-bench: ## Run tests/benchmarks/run.py (when it exists)
+bench: ## The benchmarks (BENCH_ARGS='--quick' for a short run); rewrites docs/performance.md
 	@if [ -f tests/benchmarks/run.py ]; then $(LOCKED) $(MAKE) do-bench; \
 	else echo "bench: tests/benchmarks/run.py is not built yet"; fi
 do-bench: venv-primary sync
-	@$(IN_TREE) $(PRIMARY) PYTHONPATH="$(TREE)/tests/simulator" python tests/benchmarks/run.py
+	@$(IN_TREE) $(PRIMARY) PYTHONPATH="$(TREE)/tests/simulator" python tests/benchmarks/run.py --repo "$(CURDIR)" $(BENCH_ARGS)
 
 fragments: ## Regenerate plugins/doc_fragments/connection.py from the connection options (a unit test checks it)
 	@$(LOCKED) $(MAKE) venv-primary
