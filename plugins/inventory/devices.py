@@ -37,6 +37,7 @@ requirements:
   - requests
 extends_documentation_fragment:
   - opswat.it_access.connection.PLUGIN
+  - opswat.it_access.device_filters
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
 options:
@@ -45,28 +46,6 @@ options:
     type: str
     required: true
     choices: [opswat.it_access.devices]
-  status:
-    description:
-      - Keep devices with one of these statuses.
-      - Note the device status spelling V(non_compliant); the account summary spells it C(non-compliant).
-    type: list
-    elements: str
-    choices: [compliant, non_compliant, exempted, out_of_license_usage, unknown, ignored, installed, pending, quarantined]
-  severity:
-    description: Keep devices with one of these issue severities.
-    type: list
-    elements: str
-    choices: [critical, warning, no_issues]
-  device_type:
-    description: Keep devices of one of these types.
-    type: list
-    elements: str
-    choices: [desktop, laptop, phone, tablet, server, vm]
-  os_type:
-    description: Keep devices whose operating system is one of these types.
-    type: list
-    elements: str
-    choices: [windows, mac, linux, ios, android]
   group_name:
     description:
       - Keep devices in one of these IT Access groups. Names match exactly, case-sensitive.
@@ -78,11 +57,6 @@ options:
       - Add at most this many devices, the first ones by enrolment time that match the filters.
       - The listing stops as soon as it has them, which saves requests.
     type: int
-  page_size:
-    description:
-      - Devices a listing request asks for. The API allows 1 to 50; keep the default unless a proxy needs smaller answers.
-    type: int
-    default: 50
   hostnames:
     description:
       - Where the host name comes from, in order of preference; the first that gives a non-empty value wins.

@@ -25,6 +25,7 @@ author:
   - opswat.it_access maintainers (@opswat-it-access)
 extends_documentation_fragment:
   - opswat.it_access.connection
+  - opswat.it_access.device_filters
   - opswat.it_access.attributes
   - opswat.it_access.attributes.INFO_MODULE
   - opswat.it_access.attributes.ACTION_GROUP
@@ -40,28 +41,6 @@ options:
       - Accepted spellings include C(aa:bb:cc:dd:ee:ff), C(AA-BB-CC-DD-EE-FF) and C(aabb.ccdd.eeff).
     type: list
     elements: str
-  status:
-    description:
-      - Keep devices with one of these statuses.
-      - Note the device status spelling C(non_compliant); the account summary spells it C(non-compliant).
-    type: list
-    elements: str
-    choices: [compliant, non_compliant, exempted, out_of_license_usage, unknown, ignored, installed, pending, quarantined]
-  severity:
-    description: Keep devices with one of these issue severities.
-    type: list
-    elements: str
-    choices: [critical, warning, no_issues]
-  device_type:
-    description: Keep devices of one of these types.
-    type: list
-    elements: str
-    choices: [desktop, laptop, phone, tablet, server, vm]
-  os_type:
-    description: Keep devices whose operating system is one of these types.
-    type: list
-    elements: str
-    choices: [windows, mac, linux, ios, android]
   group_name:
     description: Keep devices in one of these groups. Names match exactly, case-sensitive.
     type: list
@@ -71,11 +50,6 @@ options:
       - Return at most this many devices, the first ones by enrolment time that match the filters.
       - The listing stops as soon as it has them, which saves requests.
     type: int
-  page_size:
-    description:
-      - Devices a listing request asks for. The API allows 1 to 50; keep the default unless a proxy needs smaller answers.
-    type: int
-    default: 50
 seealso:
   - module: opswat.it_access.opswat_device_action
   - module: opswat.it_access.opswat_group_info
