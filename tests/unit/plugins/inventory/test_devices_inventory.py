@@ -19,6 +19,8 @@ from ansible.inventory.data import InventoryData
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, is_trusted_as_template, trust_as_template
 
+from ansible_collections.opswat.it_access.plugins.doc_fragments.device_filters import (
+    ModuleDocFragment as DeviceFiltersFragment)
 from ansible_collections.opswat.it_access.plugins.inventory import devices as plugin_module
 from ansible_collections.opswat.it_access.plugins.inventory.devices import (
     ANSIBLE_HOST_SOURCES, CACHE_FORMAT, HOSTNAME_SOURCES, InventoryModule, ansible_host, assign_hostnames,
@@ -471,8 +473,10 @@ def test_bad_options_fail_before_any_request(tmp_path, options, option):
 
 def test_filter_choices_are_the_shared_ones():
     documentation = yaml.safe_load(plugin_module.DOCUMENTATION)
+    assert "opswat.it_access.device_filters" in documentation["extends_documentation_fragment"]
+    options = dict(yaml.safe_load(DeviceFiltersFragment.DOCUMENTATION)["options"], **documentation["options"])
     for name, choices in FILTER_CHOICES.items():
-        assert documentation["options"][name].get("choices") == choices
+        assert options[name].get("choices") == choices
     assert documentation["options"]["hostnames"]["choices"] == list(HOSTNAME_SOURCES)
     assert documentation["options"]["ansible_host_sources"]["choices"] == list(ANSIBLE_HOST_SOURCES)
 
