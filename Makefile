@@ -68,7 +68,7 @@ IN_TREE         := cd "$(TREE)" &&
 
 # ---- gates, in the order `make test` runs them (ansible-test first) ---------------------------------------
 GATES := sanity units units-oldest simulator integration integration-oldest reliability reliability-oldest \
-         bench-quick ansible-lint docs-lint changelog-lint build-install execution-environment galaxy-importer molecule
+         bench-quick ansible-lint docs-lint docs-site changelog-lint build-install execution-environment galaxy-importer molecule
 
 # Two make runs in one checkout share the venvs, the tree copy and the gate records: every public target that
 # uses them runs under .ci/locked (.build/lock), so a second run waits for the first.
@@ -80,7 +80,7 @@ define run_gates
 	@$(LOCKED) $(CI)/run-gates "$(2)" $(1)
 endef
 
-.PHONY: help test sanity units integration reliability soak ee fragments lint docs-lint changelog-lint build-install importer molecule \
+.PHONY: help test sanity units integration reliability soak ee fragments lint docs-lint docs-site changelog-lint build-install importer molecule \
         sim-tests demo docs build simulator bench clean setup venvs do-build do-docs do-demo do-bench venv-primary venv-oldest venv-importer sync pybin $(addprefix gate-,$(GATES))
 
 help: ## List the targets
@@ -122,6 +122,9 @@ lint: ## ansible-lint --offline, production profile
 
 docs-lint: ## antsibull-docs lint-collection-docs --plugin-docs
 	$(call run_gates,docs-lint,venv-primary)
+
+docs-site: ## Build the HTML docs site and check its guides (pages, navigation, links, warnings)
+	$(call run_gates,docs-site,venv-primary)
 
 changelog-lint: ## antsibull-changelog lint
 	$(call run_gates,changelog-lint,venv-primary)
@@ -209,6 +212,10 @@ gate-ansible-lint: venv-primary sync
 
 gate-docs-lint: venv-primary sync
 	@$(IN_TREE) $(PRIMARY) $(GATE) docs-lint antsibull-docs lint-collection-docs --plugin-docs .
+
+# The HTML site (as make docs) into .build/docs, then .ci/check_docs_site.py on its guides.
+gate-docs-site: venv-primary sync
+	@$(IN_TREE) $(PRIMARY) $(GATE) docs-site $(CI)/docs-site "$(DOCS_DIR)" --check
 
 gate-changelog-lint: venv-primary sync
 	@$(IN_TREE) $(PRIMARY) $(GATE) changelog-lint antsibull-changelog lint
