@@ -2,7 +2,13 @@
 # Copyright (c) opswat.it_access contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Integration tests: real ansible-playbook runs, at -vvvv, against the simulator over real HTTP.
+"""Integration tests against the simulator over real HTTP: ansible-playbook runs at -vvvv, and in-process module runs.
+
+What only Ansible can prove runs through ``ansible-playbook`` (``run_play``): module_defaults of the action group,
+the ``--check``/``--diff`` flags, environment variables, -vvvv output, the role, the playbooks and the inventory.
+The behaviour of a module (filters, batching, idempotence, partial failure, bad input) runs in this process
+(``run_module``, tests/support/inprocess.py): the same module code, the same HTTP to the simulator, without the
+second of CPU that each ansible-playbook task costs, so that `make test` stays within its time budget.
 
 The simulator's rate limit is scaled down (``RATE_LIMIT`` requests per ``WINDOW`` seconds) and the
 collection's ``requests_per_minute`` is scaled to match, so the shape of the real 10-a-minute limit is
@@ -20,13 +26,17 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "simulator"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 
-from itaccess_sim import Simulator  # noqa: E402  pylint: disable=wrong-import-position
+# pylint: disable=wrong-import-position
+import inprocess  # noqa: E402
+from itaccess_sim import Simulator  # noqa: E402
+# pylint: enable=wrong-import-position
 
 CLIENT_ID = "integration-client-7d1e"
 CLIENT_SECRET = "integration-secret-c0ffee-4b9d-never-printed"
 STATIC_TOKEN = "static-token-5f3a9e-never-printed"
-RATE_LIMIT = 20          # requests per window, on the simulator
+RATE_LIMIT = 50          # requests per window, on the simulator
 WINDOW = 1.0             # seconds
 REQUESTS_PER_MINUTE = int(RATE_LIMIT * 60 / WINDOW)  # the same budget, as the collection counts it
 
@@ -47,10 +57,17 @@ def leaked_secrets(text, sim):
     return [secret for secret in secrets if secret and secret in text]
 
 
+FLEET_SIZE = 1200        # 24 pages of 50: listings, batches and rules span many requests
+
+
+def start_simulator(devices=FLEET_SIZE):
+    return Simulator(devices=devices, seed=11, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                     access_token=STATIC_TOKEN, rate_limit=RATE_LIMIT, window=WINDOW)
+
+
 @pytest.fixture
 def simulator():
-    with Simulator(devices=1200, seed=11, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-                   access_token=STATIC_TOKEN, rate_limit=RATE_LIMIT, window=WINDOW) as sim:
+    with start_simulator() as sim:
         yield sim
 
 
@@ -123,6 +140,25 @@ def run_play(simulator, tmp_path):
             assert not leaks, "secret(s) leaked into a returned value"
         assert completed.returncode == expect_rc, output[-6000:]
         return PlayResult(completed.returncode, output, results)
+
+    return run
+
+
+@pytest.fixture
+def run_module(simulator):
+    """Run ``opswat_<name>`` in this process against ``simulator``; returns its result (a ``ModuleRun``).
+
+    ``connection`` replaces the connection options (default: ``connection_vars(simulator)``). The result and
+    anything the module printed are searched for the run's secrets. A traceback fails the test.
+    """
+
+    def run(name, check=False, diff=False, connection=None, **options):
+        args = dict(connection_vars(simulator) if connection is None else connection)
+        args.update(options)
+        outcome = inprocess.run_module(name, args, check=check, diff=diff)
+        assert outcome.traceback is None, outcome.traceback
+        assert not leaked_secrets(outcome.stdout, simulator), "secret(s) leaked into a module's result"
+        return outcome
 
     return run
 

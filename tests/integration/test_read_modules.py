@@ -2,7 +2,10 @@
 # Copyright (c) opswat.it_access contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""opswat_account_info, opswat_device_info and opswat_group_info against the simulator."""
+"""opswat_account_info, opswat_device_info and opswat_group_info against the simulator.
+
+Through ansible-playbook: the full listing, the license key kept out of output, the environment variables, and
+check mode. The rest runs in-process (conftest.py explains why)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,7 +13,7 @@ import hashlib
 import math
 
 from conftest import (CLIENT_ID, CLIENT_SECRET, REQUESTS_PER_MINUTE, STATIC_TOKEN, RATE_LIMIT, WINDOW, Simulator,
-                      connection_vars, requests_by_endpoint)
+                      connection_vars, inprocess, leaked_secrets, requests_by_endpoint)
 
 
 def device_info(**options):
@@ -39,34 +42,35 @@ def test_listing_returns_every_device_once_with_the_fewest_requests(simulator, r
     assert metrics == dict(requests=1 + 24, throttled=0, retries=0, waited_seconds=0.0)
 
 
-def test_token_expiring_mid_listing_is_refreshed_and_nothing_is_lost(simulator, run_play):
+def test_token_expiring_mid_listing_is_refreshed_and_nothing_is_lost(simulator, run_module):
     # The first three pages succeed, then every issued token expires: the client must fetch a new one and
     # carry on from the same cursor.
     simulator.add_fault("expire_token", count=1, endpoint="devices", after=3)
-    result = run_play([dict(id="all", **device_info())])
+    result = run_module("device_info")
 
-    assert [device["device_id"] for device in result["all"]["devices"]] == fleet_ids(simulator)
+    assert [device["device_id"] for device in result["devices"]] == fleet_ids(simulator)
     assert len(requests_by_endpoint(simulator, "token")) == 2
     assert len([entry for entry in requests_by_endpoint(simulator, "devices") if entry["status"] == 200]) == 24
 
 
-def test_short_token_lifetime_is_honoured_during_a_long_listing(run_play, tmp_path):
+def test_short_token_lifetime_is_honoured_during_a_long_listing():
     with Simulator(devices=600, seed=5, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, token_lifetime=1,
                    rate_limit=RATE_LIMIT, window=WINDOW) as sim:
-        connection = connection_vars(sim)
-        result = run_play([dict(id="all", **device_info())], connection=connection)
-        assert [device["device_id"] for device in result["all"]["devices"]] == fleet_ids(sim)
+        # 12 pages at 600 a minute take 1.1 s or more: longer than one token's life.
+        result = inprocess.run_module("device_info", connection_vars(sim, requests_per_minute=600))
+        assert result.traceback is None and not leaked_secrets(result.stdout, sim)
+        assert [device["device_id"] for device in result["devices"]] == fleet_ids(sim)
         assert len(requests_by_endpoint(sim, "token")) >= 2
         assert [entry for entry in sim.request_log() if entry["status"] == 429] == []
 
 
-def test_filters_combine_or_within_and_across(simulator, run_play):
-    result = run_play([
-        dict(id="noncompliant_critical", **device_info(status=["non_compliant"], severity=["critical"])),
-        dict(id="laptops_or_desktops_on_windows", **device_info(device_type=["laptop", "desktop"], os_type=["windows"])),
-        dict(id="finance", **device_info(group_name=["Finance", "Quarantine"])),
-        dict(id="nothing", **device_info(group_name=["finance"])),  # group names are case-sensitive
-    ])
+def test_filters_combine_or_within_and_across(simulator, run_module):
+    result = dict(
+        noncompliant_critical=run_module("device_info", status=["non_compliant"], severity=["critical"]),
+        laptops_or_desktops_on_windows=run_module("device_info", device_type=["laptop", "desktop"], os_type=["windows"]),
+        finance=run_module("device_info", group_name=["Finance", "Quarantine"]),
+        nothing=run_module("device_info", group_name=["finance"]),  # group names are case-sensitive
+    )
     devices = simulator.fleet.devices
 
     def expected(predicate):
@@ -84,49 +88,45 @@ def test_filters_combine_or_within_and_across(simulator, run_play):
     assert got("nothing") == []
 
 
-def test_max_devices_stops_listing_once_it_has_them(simulator, run_play):
-    result = run_play([dict(id="first", **device_info(max_devices=60))])
-    assert [device["device_id"] for device in result["first"]["devices"]] == fleet_ids(simulator)[:60]
+def test_max_devices_stops_listing_once_it_has_them(simulator, run_module):
+    result = run_module("device_info", max_devices=60)
+    assert [device["device_id"] for device in result["devices"]] == fleet_ids(simulator)[:60]
     assert len(requests_by_endpoint(simulator, "devices")) == 2
 
 
-def test_targeted_lookup_by_id_uses_device_details_only(simulator, run_play):
+def test_targeted_lookup_by_id_uses_device_details_only(simulator, run_module):
     known = fleet_ids(simulator)[::10][:118]
     unknown = ["0" * 32, "f" * 32]
     wanted = known[:60] + unknown + known[60:] + known[:5]  # duplicates are looked up once
-    result = run_play([dict(id="lookup", **device_info(device_ids=wanted))])
+    result = run_module("device_info", device_ids=wanted)
 
-    assert [device["device_id"] for device in result["lookup"]["devices"]] == known
+    assert [device["device_id"] for device in result["devices"]] == known
     assert requests_by_endpoint(simulator, "devices") == []
     detail = requests_by_endpoint(simulator, "detail")
     assert len(detail) == math.ceil(120 / 50)
     assert sum(entry["ids_count"] for entry in detail) == 120
 
 
-def test_targeted_lookup_by_mac_accepts_the_usual_spellings(simulator, run_play):
+def test_targeted_lookup_by_mac_accepts_the_usual_spellings(simulator, run_module):
     devices = simulator.fleet.devices[100:103]
     macs = [device["network_info"][0]["mac"] for device in devices]
     spelled = [macs[0].upper().replace(":", "-"),
                "%s.%s.%s" % tuple(macs[1].replace(":", "")[index:index + 4] for index in (0, 4, 8)),
                macs[2]]
-    result = run_play([dict(id="lookup", **device_info(macs=spelled + ["02:00:00:00:00:01"]))])
-    assert [device["device_id"] for device in result["lookup"]["devices"]] == [d["device_id"] for d in devices]
+    result = run_module("device_info", macs=spelled + ["02:00:00:00:00:01"])
+    assert [device["device_id"] for device in result["devices"]] == [d["device_id"] for d in devices]
     assert requests_by_endpoint(simulator, "devices") == []
 
 
-def test_filters_apply_to_a_targeted_lookup(simulator, run_play):
+def test_filters_apply_to_a_targeted_lookup(simulator, run_module):
     devices = simulator.fleet.devices[:200]
-    result = run_play([dict(id="lookup", **device_info(device_ids=[d["device_id"] for d in devices],
-                                                       status=["compliant"]))])
-    assert [d["device_id"] for d in result["lookup"]["devices"]] == [
+    result = run_module("device_info", device_ids=[d["device_id"] for d in devices], status=["compliant"])
+    assert [d["device_id"] for d in result["devices"]] == [
         d["device_id"] for d in devices if d["status"] == "compliant"]
 
 
-def test_account_info_hides_the_license_key_unless_asked(simulator, run_play):
-    result = run_play([
-        dict(id="account", **{"opswat.it_access.opswat_account_info": {}}),
-        dict(id="cvss", **{"opswat.it_access.opswat_account_info": {"score_type": "cvss3_score"}}),
-    ])
+def test_account_info_hides_the_license_key_unless_asked(simulator, run_module):
+    result = dict(account=run_module("account_info"), cvss=run_module("account_info", score_type="cvss3_score"))
     account = result["account"]["account"]
     assert "license_key" not in account and "license_key" not in result["cvss"]["account"]
     by_status = dict((entry["status"], entry["number_of_devices"]) for entry in account["devices_by_status"])
@@ -149,12 +149,13 @@ def test_account_info_returns_the_license_key_when_asked(simulator, run_play):
     assert result["check"]["ansible_facts"]["key_matches"] is True
 
 
-def test_group_info_lists_and_matches_names_exactly(simulator, run_play):
+def test_group_info_lists_and_matches_names_exactly_in_check_mode_too(simulator, run_play):
     result = run_play([
         dict(id="all", **{"opswat.it_access.opswat_group_info": {}}),
         dict(id="one", **{"opswat.it_access.opswat_group_info": {"name": "Quarantine"}}),
         dict(id="case", **{"opswat.it_access.opswat_group_info": {"name": "quarantine"}}),
-    ])
+    ], check=True)
+    assert not any(result[task]["changed"] for task in ("all", "one", "case"))
     names = [group["group_name"] for group in result["all"]["groups"]]
     assert "Default" in names and "Quarantine" in names
     assert [group["group_name"] for group in result["one"]["groups"]] == ["Quarantine"]
@@ -172,13 +173,8 @@ def test_access_token_and_options_from_the_environment(simulator, run_play):
     assert requests_by_endpoint(simulator, "token") == []
 
 
-def test_check_mode_returns_the_same_data(simulator, run_play):
-    result = run_play([dict(id="group_list", **{"opswat.it_access.opswat_group_info": {}})], check=True)
-    assert not result["group_list"]["changed"] and result["group_list"]["groups"]
-
-
-def test_bad_filter_value_fails_before_any_request(simulator, run_play):
-    result = run_play([dict(id="bad", ignore_errors=True, **device_info(status=["non-compliant"]))])
-    assert result["bad"]["failed"]
-    assert "status" in result["bad"]["msg"] and "non_compliant" in result["bad"]["msg"]
+def test_bad_filter_value_fails_before_any_request(simulator, run_module):
+    result = run_module("device_info", status=["non-compliant"])
+    assert result.failed
+    assert "status" in result.msg and "non_compliant" in result.msg
     assert simulator.request_log() == []

@@ -15,48 +15,25 @@ and in-process clients back off from ``BACKOFF_BASE_SECONDS`` instead of 1 s (th
 from __future__ import absolute_import, division, print_function
 
 import contextlib
-import importlib
-import io
 import json
 import os
 import subprocess
 import sys
 import time
-import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 sys.path.insert(0, os.path.join(ROOT, "tests", "simulator"))
-
-
-def _make_collection_importable():
-    """Put the ``ansible_collections`` root that holds this tree on sys.path (the gate's copy, or a dev symlink)."""
-    parts = os.path.realpath(ROOT).split(os.sep)
-    candidates = []
-    if parts[-3:] == ["ansible_collections", "opswat", "it_access"]:
-        candidates.append(os.sep.join(parts[:-3]))
-    for entry in os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep) + sys.path:
-        if entry and os.path.realpath(os.path.join(entry, "ansible_collections", "opswat", "it_access")) == os.path.realpath(ROOT):
-            candidates.append(entry)
-    if not candidates:
-        raise RuntimeError("no ansible_collections/opswat/it_access points at %s: set ANSIBLE_COLLECTIONS_PATH" % ROOT)
-    if candidates[0] not in sys.path:
-        sys.path.insert(0, candidates[0])
-
-
-_make_collection_importable()
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 
 # pylint: disable=wrong-import-position
-from ansible.module_utils.common import warnings as ansible_warnings  # noqa: E402
-from ansible.module_utils.testing import patch_module_args  # noqa: E402
+# inprocess puts the collection under test on sys.path (and checks it is this tree) before these imports.
+from inprocess import ModuleRun, run_module  # noqa: E402,F401  pylint: disable=unused-import  # re-exported for the suite
 
 from ansible_collections.opswat.it_access.plugins.module_utils import client as client_module  # noqa: E402
 from ansible_collections.opswat.it_access.plugins.module_utils import module as module_runner  # noqa: E402
 from itaccess_sim import Simulator  # noqa: E402
 # pylint: enable=wrong-import-position
-
-if not os.path.realpath(client_module.__file__).startswith(os.path.realpath(ROOT)):
-    raise RuntimeError("the collection imported from %s is not the tree under test (%s)" % (client_module.__file__, ROOT))
 
 # Known secrets: each must appear in no output, no returned value, no error and no log.
 CLIENT_ID = "reliability-client-41c2"
@@ -74,8 +51,6 @@ SLOW_SECONDS = 1.6        # an injected slow answer: well past TIMEOUT, so the c
 BACKOFF_BASE_SECONDS = 0.02
 FLEET_SIZE = 120
 SEED = 5
-
-MODULES = "ansible_collections.opswat.it_access.plugins.modules."
 
 
 def make_simulator(**options):
@@ -131,69 +106,6 @@ def fast_client():
         yield
     finally:
         module_runner.Client = original
-
-
-class ModuleRun(object):
-    """The outcome of one in-process module run."""
-
-    def __init__(self, name, exit_code, result, stdout, error):
-        self.name = name
-        self.exit_code = exit_code
-        self.result = result if result is not None else {}
-        self.stdout = stdout
-        self.traceback = error
-
-    @property
-    def failed(self):
-        return bool(self.result.get("failed"))
-
-    @property
-    def msg(self):
-        return self.result.get("msg") or ""
-
-    @property
-    def warnings(self):
-        """The warning texts, whatever their shape (plain strings before 2.19's event objects)."""
-        return [_message_of(item) for item in self.result.get("warnings") or []]
-
-    def __repr__(self):
-        return "<%s exit=%r %s>" % (self.name, self.exit_code, json.dumps(self.result, default=str)[:3000])
-
-
-def _message_of(item):
-    if isinstance(item, dict):
-        for key in ("msg", "event"):
-            if key in item:
-                return _message_of(item[key])
-        return json.dumps(item, default=str)
-    return str(item)
-
-
-def run_module(name, args):
-    """Run ``opswat_<name>``'s ``main()`` in this process with ``args``; never raises."""
-    module = importlib.import_module(MODULES + "opswat_" + name)
-    stdout = io.StringIO()
-    exit_code = None
-    error = None
-    # AnsibleModule keeps warnings in a process-wide dict that a real module process starts empty.
-    global_warnings = getattr(ansible_warnings, "_global_warnings", {})
-    global_warnings.clear()
-    with patch_module_args(args), contextlib.redirect_stdout(stdout):
-        try:
-            module.main()
-        except SystemExit as exit_:
-            exit_code = exit_.code
-        except Exception:  # pylint: disable=broad-exception-caught  # a traceback is what the suite looks for
-            error = traceback.format_exc()
-    global_warnings.clear()
-    text = stdout.getvalue()
-    result = None
-    if error is None:
-        try:
-            result = json.loads(text)
-        except ValueError:
-            error = "the module printed no JSON:\n%s" % text
-    return ModuleRun(name, exit_code, result, text, error)
 
 
 # ---------------------------------------------------------------------------------------------- simulator log

@@ -339,13 +339,16 @@ INVENTORY_CASES = [
 ]
 
 
-def test_inventory_faults(make_sim, tmp_path):
-    """One ansible-inventory run, one source per case, each source on a simulator of its own with its own fault
-    (one process start instead of thirteen). Every failing source fails alone; the others list their whole fleet."""
+@pytest.mark.parametrize("part", [0, 1], ids=["even_cases", "odd_cases"])
+def test_inventory_faults(make_sim, tmp_path, part):
+    """One ansible-inventory run per half of the cases, one source per case, each source on a simulator of its own
+    with its own fault (two process starts instead of thirteen; two halves, so that two test workers share the
+    waits). Every failing source fails alone; the others list their whole fleet."""
+    cases = [(index, case) for index, case in enumerate(INVENTORY_CASES) if index % 2 == part]
     sims = {}
     sources = {}
     queued = {}
-    for index, (name, sim_options, fault, overrides, _fails) in enumerate(INVENTORY_CASES):
+    for index, (name, sim_options, fault, overrides, _fails) in cases:
         sim = make_sim(seed=100 + index, **sim_options)  # distinct fleets: distinct device ids
         overrides = dict(overrides)
         if overrides.get("ca_path") is True:
@@ -364,7 +367,7 @@ def test_inventory_faults(make_sim, tmp_path):
                                       env=dict(ANSIBLE_INVENTORY_UNPARSED_FAILED="0"))
     assert "Traceback" not in run.output
     hosts = set(harness.inventory_device_ids(data))
-    for name, _sim_options, _fault, _overrides, fails in INVENTORY_CASES:
+    for _index, (name, _sim_options, _fault, _overrides, fails) in cases:
         sim, source = sims[name]
         assert_fault_met(queued[name], sim.pending_faults())
         fleet = [device["device_id"] for device in sim.fleet.devices]
@@ -382,7 +385,7 @@ def test_inventory_faults(make_sim, tmp_path):
             assert text in failure, (name, text, failure or run.output[-3000:])
         assert not set(fleet) & hosts, "%s: a failed listing still added hosts" % name
     # Every host is exactly one device of a fleet that listed successfully.
-    listed = [device_id for name, _o, _f, _v, fails in INVENTORY_CASES if fails is None
+    listed = [device_id for _index, (name, _o, _f, _v, fails) in cases if fails is None
               for device_id in (d["device_id"] for d in sims[name][0].fleet.devices)]
     assert sorted(harness.inventory_device_ids(data)) == sorted(listed)
 
