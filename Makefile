@@ -50,6 +50,8 @@ MOLECULE_RPM    ?= 600
 # pytest-xdist workers for the integration gates (each test runs ansible-playbook against a simulator of its
 # own: CPU-bound, so 'auto' = one worker per core halves the time on 2 cores). 0 runs them in one process.
 INTEGRATION_WORKERS ?= auto
+# The reliability gates mostly wait (on 429 windows, timeouts and back-off), so they run more workers than cores.
+RELIABILITY_WORKERS ?= 4
 # Extra pytest arguments for integration-oldest (e.g. -m 'not slow' to run a subset on the oldest core).
 INTEGRATION_OLDEST_ARGS ?=
 
@@ -193,11 +195,11 @@ gate-integration-oldest: venv-oldest sync
 
 gate-reliability: venv-primary sync
 	@$(IN_TREE) $(PRIMARY) PYTHONPATH="$(TREE)/tests/simulator" \
-	  $(GATE) reliability $(CI)/pytest-gate tests/reliability -n $(INTEGRATION_WORKERS)
+	  $(GATE) reliability $(CI)/pytest-gate tests/reliability -n $(RELIABILITY_WORKERS)
 
 gate-reliability-oldest: venv-oldest sync
 	@$(IN_TREE) $(OLDEST) PYTHONPATH="$(TREE)/tests/simulator" \
-	  $(GATE) reliability-oldest $(CI)/pytest-gate tests/reliability -n $(INTEGRATION_WORKERS)
+	  $(GATE) reliability-oldest $(CI)/pytest-gate tests/reliability -n $(RELIABILITY_WORKERS)
 
 # The benchmark's small version (counts, never timings), so `make bench` cannot rot.
 gate-bench-quick: venv-primary sync
