@@ -60,8 +60,8 @@ def leaked_secrets(text, sim):
 FLEET_SIZE = 1200        # 24 pages of 50: listings, batches and rules span many requests
 
 
-def start_simulator(devices=FLEET_SIZE):
-    return Simulator(devices=devices, seed=11, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+def start_simulator(devices=FLEET_SIZE, seed=11):
+    return Simulator(devices=devices, seed=seed, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
                      access_token=STATIC_TOKEN, rate_limit=RATE_LIMIT, window=WINDOW)
 
 

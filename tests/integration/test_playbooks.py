@@ -12,12 +12,22 @@ import math
 import re
 from xml.etree import ElementTree
 
-from conftest import requests_by_endpoint, write_entries
+import pytest
+
+from conftest import requests_by_endpoint, start_simulator, write_entries
 from test_remediation_role import run_playbook
 
 GATE = "opswat.it_access.compliance_gate"
 EXEMPT = "opswat.it_access.exempt_devices"
 QUARANTINE = "opswat.it_access.quarantine_critical"
+
+
+@pytest.fixture
+def simulator():
+    """A smaller fleet than the module tests' (each playbook lists it whole): still 8 pages, more than 50
+    critical devices (quarantine_critical writes more than one batch), two of them domain controllers."""
+    with start_simulator(devices=400, seed=5) as sim:
+        yield sim
 
 
 def run(sim, tmp_path, playbook, extra_vars=None, **options):
@@ -183,6 +193,7 @@ def test_quarantine_critical_moves_exactly_the_critical_devices(simulator, tmp_p
     groups_before = dict((d["device_id"], d["group_name"]) for d in devices)
     to_move = critical - domain_controllers - quarantined_before
     assert domain_controllers, "the test fleet should hold a critical domain controller"
+    assert len(to_move) > 50, "the test fleet should need more than one write request"
 
     # Only the non-compliant ones, in check mode: a prediction, nothing written.
     _rc, output = run(simulator, tmp_path, QUARANTINE, dict(quarantine_only_non_compliant=True,

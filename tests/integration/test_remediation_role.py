@@ -18,8 +18,10 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import (CLIENT_ID, CLIENT_SECRET, REQUESTS_PER_MINUTE, connection_vars, leaked_secrets,
-                      requests_by_endpoint, write_entries)
+                      requests_by_endpoint, start_simulator, write_entries)
 
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 ROLE = "opswat.it_access.remediation"
@@ -30,6 +32,13 @@ EXEMPT_LINUX_SERVERS = dict(name="Exempt Linux servers for 72 hours",
                             match=dict(status=["compliant", "non_compliant"], device_type=["server", "vm"],
                                        os_type=["linux"]),
                             action="exempt", exempt_hours=72)
+
+
+@pytest.fixture
+def simulator():
+    """800 devices: 16 pages, and more than 50 targets for each of the two main rules (two write requests each)."""
+    with start_simulator(devices=800) as sim:
+        yield sim
 
 
 class Run(object):
