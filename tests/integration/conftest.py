@@ -19,7 +19,6 @@ from __future__ import absolute_import, division, print_function
 
 import json
 import os
-import subprocess
 import sys
 
 import pytest
@@ -29,6 +28,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "simulator"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 
 # pylint: disable=wrong-import-position
+import ansible_runs  # noqa: E402
 import inprocess  # noqa: E402
 from itaccess_sim import Simulator  # noqa: E402
 # pylint: enable=wrong-import-position
@@ -51,10 +51,14 @@ class PlayResult(object):
         return self.results[name]
 
 
+def secrets_of(sim):
+    """The run's secrets, as ansible_runs wants them: read after the run, so that every issued token counts."""
+    return lambda: [CLIENT_SECRET, STATIC_TOKEN, sim.license_key] + list(sim.issued_tokens())
+
+
 def leaked_secrets(text, sim):
     """The secrets of this run that appear in ``text``."""
-    secrets = [CLIENT_SECRET, STATIC_TOKEN, sim.license_key] + list(sim.issued_tokens())
-    return [secret for secret in secrets if secret and secret in text]
+    return ansible_runs.found_secrets(text, secrets_of(sim))
 
 
 FLEET_SIZE = 1200        # 24 pages of 50: listings, batches and rules span many requests
@@ -90,58 +94,40 @@ def run_play(simulator, tmp_path):
     """
 
     def run(tasks, check=False, diff=False, connection=None, env=None, verbosity=4, expect_rc=0):
-        results_path = str(tmp_path / "results.json")
-        play_tasks = []
-        ids = []
-        for task in tasks:
-            task = dict(task)
-            task_id = task.pop("id")
-            if "register" not in task:  # a task registered under its own name is not saved
-                ids.append(task_id)
-                task["register"] = task_id
-            play_tasks.append(task)
-        dump = "{{ {%s} | to_json }}" % ", ".join("'%s': %s | default(None)" % (task_id, task_id) for task_id in ids)
-        play_tasks.append(dict(name="Save results", **{
-            "ansible.builtin.copy": dict(content=dump, dest=results_path, mode="0600")}, check_mode=False, diff=False))
-        play = [dict(
-            name="integration",
-            hosts="localhost",
-            gather_facts=False,
-            module_defaults={"group/opswat.it_access.it_access": connection or connection_vars(simulator)},
-            tasks=play_tasks,
-        )]
-        playbook = tmp_path / "play.yml"
-        playbook.write_text(json.dumps(play))
-        command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
-                   "-c", "local", "-e", "ansible_python_interpreter=%s" % sys.executable, str(playbook)]
-        if verbosity:
-            command.append("-" + "v" * verbosity)
-        if check:
-            command.append("--check")
-        if diff:
-            command.append("--diff")
-        run_env = dict(os.environ)
-        run_env.update(ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_RETRY_FILES_ENABLED="0",
-                       ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"), ANSIBLE_HOST_KEY_CHECKING="0")
-        for name in list(run_env):
-            if name.startswith("OPSWAT_"):
-                del run_env[name]
-        run_env.update(env or {})
-        completed = subprocess.run(command, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   universal_newlines=True, timeout=600, check=False)
-        output = completed.stdout
-        leaks = leaked_secrets(output, simulator)
-        assert not leaks, "secret(s) leaked into the ansible-playbook output at -vvvv"
-        results = {}
-        if os.path.exists(results_path):
-            with open(results_path) as handle:
-                results = json.load(handle)
-            leaks = leaked_secrets(json.dumps(results), simulator)
-            assert not leaks, "secret(s) leaked into a returned value"
-        assert completed.returncode == expect_rc, output[-6000:]
-        return PlayResult(completed.returncode, output, results)
+        command_run, results = ansible_runs.run_play(
+            tmp_path, tasks, secrets_of(simulator), module_defaults=connection or connection_vars(simulator),
+            check=check, diff=diff, env=env, verbosity=verbosity, name="integration")
+        assert command_run.returncode == expect_rc, command_run.output[-6000:]
+        return PlayResult(command_run.returncode, command_run.output, results)
 
     return run
+
+
+def opswat_env(sim):
+    """The connection as a pipeline gives it: environment variables only."""
+    return dict(OPSWAT_API_URL=sim.url, OPSWAT_CLIENT_ID=CLIENT_ID, OPSWAT_CLIENT_SECRET=CLIENT_SECRET,
+                OPSWAT_REQUESTS_PER_MINUTE=str(REQUESTS_PER_MINUTE), OPSWAT_RATE_LIMIT_TIMEOUT="30",
+                OPSWAT_TIMEOUT="10")
+
+
+def run_playbook(sim, tmp_path, playbook, extra_vars=None, check=False, verbosity=1, expect_rc=0, env=True,
+                 inventory=True, cwd=None):
+    """Run ``ansible-playbook playbook`` (a path or a collection playbook name); the connection from OPSWAT_*
+    environment variables unless ``env`` is false. Every output is searched for the run's secrets.
+    Returns ``(returncode, output)``."""
+    command = [ansible_runs.ANSIBLE_PLAYBOOK, playbook]
+    if inventory:
+        command += ["-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=%s" % sys.executable]
+    for values in ([extra_vars] if isinstance(extra_vars, dict) else extra_vars or []):
+        command += ["-e", json.dumps(values)]
+    if verbosity:
+        command.append("-" + "v" * verbosity)
+    if check:
+        command.append("--check")
+    command_run = ansible_runs.run_command(command, tmp_path, secrets_of(sim), env=opswat_env(sim) if env else None,
+                                           cwd=cwd)
+    assert command_run.returncode == expect_rc, command_run.output[-8000:]
+    return command_run.returncode, command_run.output
 
 
 @pytest.fixture

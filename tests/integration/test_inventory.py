@@ -18,19 +18,13 @@ import sys
 
 import pytest
 
-from conftest import (CLIENT_ID, CLIENT_SECRET, REQUESTS_PER_MINUTE, STATIC_TOKEN, leaked_secrets, requests_by_endpoint,
-                      start_simulator)
+from conftest import (CLIENT_ID, CLIENT_SECRET, REQUESTS_PER_MINUTE, STATIC_TOKEN, ansible_runs, leaked_secrets,
+                      requests_by_endpoint, secrets_of, start_simulator)
 
 BIN = os.path.dirname(sys.executable)
 EVIL_POSITION = 3  # tests/simulator/itaccess_sim/fleet.py AWKWARD_NAMES
 EVIL_NAME = "{{ lookup('env','HOME') }}"
 HOME_MARKER = "home-marker-3b7e91"
-RESULT_FILE = "inventory.json"
-
-
-def leaks(text, sim):
-    """The secrets of this simulator run that appear in ``text``."""
-    return leaked_secrets(text, sim)
 
 
 def plain(value):
@@ -92,38 +86,17 @@ def home(tmp_path):
 
 @pytest.fixture
 def run_inventory(simulator, tmp_path, home):
-    """Run ``ansible-inventory -i <file> ARGS`` on a configuration; ``--list`` writes its JSON to a file."""
+    """Run ``ansible-inventory -i <file> ARGS`` on a configuration; with ``--list``, ``data`` is its JSON."""
 
     def run(config=None, args=("--list",), text=None, file_name="devices.opswat.yml", env=None, verbosity=4,
             expect_rc=0):
-        source = tmp_path / file_name
-        source.write_text(text if text is not None else json.dumps(config if config is not None else base_config(simulator)))
-        result_path = tmp_path / RESULT_FILE
-        if result_path.exists():
-            result_path.unlink()
-        command = [os.path.join(BIN, "ansible-inventory"), "-i", str(source)] + list(args)
-        if "--list" in args:
-            command += ["--output", str(result_path)]
-        if verbosity:
-            command.append("-" + "v" * verbosity)
-        run_env = dict(os.environ)
-        for name in list(run_env):
-            if name.startswith("OPSWAT_"):
-                del run_env[name]
-        run_env.update(ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_INVENTORY_UNPARSED_FAILED="1",
-                       ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"), HOME=str(home))
+        source = text if text is not None else (config if config is not None else base_config(simulator))
+        run_env = dict(ANSIBLE_INVENTORY_UNPARSED_FAILED="1", HOME=str(home))
         run_env.update(env or {})
-        completed = subprocess.run(command, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   universal_newlines=True, timeout=600, check=False, cwd=str(tmp_path))
-        output = completed.stdout
-        assert not leaks(output, simulator), "secret(s) leaked into the ansible-inventory output"
-        data = None
-        if result_path.exists():
-            raw = result_path.read_text()
-            assert not leaks(raw, simulator), "secret(s) leaked into the inventory"
-            data = json.loads(raw)
-        assert completed.returncode == expect_rc, output[-6000:]
-        return InventoryRun(completed.returncode, output, data)
+        command_run, data = ansible_runs.run_inventory(tmp_path, {file_name: source}, secrets_of(simulator), args=args,
+                                                       env=run_env, verbosity=verbosity)
+        assert command_run.returncode == expect_rc, command_run.output[-6000:]
+        return InventoryRun(command_run.returncode, command_run.output, data)
 
     return run
 
@@ -336,18 +309,14 @@ def test_a_playbook_never_renders_device_names(simulator, tmp_path, home):
     }]
     playbook = tmp_path / "play.yml"
     playbook.write_text(json.dumps(play))
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", HOME=str(home), ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
-               ANSIBLE_INVENTORY_UNPARSED_FAILED="1")
-    completed = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(inventory), str(playbook),
-                                "-e", "ansible_python_interpreter=%s" % sys.executable],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                               timeout=600, check=False, cwd=str(tmp_path))
-    assert completed.returncode == 0, completed.stdout[-6000:]
-    assert not leaks(completed.stdout, simulator)
+    completed = ansible_runs.run_command(
+        [ansible_runs.ANSIBLE_PLAYBOOK, "-i", str(inventory), str(playbook), "-e", "ansible_python_interpreter=%s" % sys.executable],
+        tmp_path, secrets_of(simulator), env=dict(HOME=str(home), ANSIBLE_INVENTORY_UNPARSED_FAILED="1"))
+    assert completed.returncode == 0, completed.output[-6000:]
     names = json.loads(names_file.read_text())
     assert names == [device["device_name"] for device in simulator.fleet.devices[:12]]
-    assert '"msg": "name=%s"' % EVIL_NAME in completed.stdout
-    assert HOME_MARKER not in completed.stdout and HOME_MARKER not in names_file.read_text()
+    assert '"msg": "name=%s"' % EVIL_NAME in completed.output
+    assert HOME_MARKER not in completed.output and HOME_MARKER not in names_file.read_text()
 
 
 # ---------------------------------------------------------------------------------------------- cache
@@ -362,7 +331,7 @@ def test_the_cache_answers_without_any_request(simulator, run_inventory, tmp_pat
     files = list(cache_dir.iterdir())
     assert len(files) == 1
     for path in files:
-        assert not leaks(path.name + path.read_text(), simulator)
+        assert not leaked_secrets(path.name + path.read_text(), simulator)
         assert CLIENT_ID not in path.name
 
     simulator.clear_log()

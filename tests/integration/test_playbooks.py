@@ -14,8 +14,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from conftest import requests_by_endpoint, start_simulator, write_entries
-from test_remediation_role import run_playbook
+from conftest import requests_by_endpoint, run_playbook, start_simulator, write_entries
 
 GATE = "opswat.it_access.compliance_gate"
 EXEMPT = "opswat.it_access.exempt_devices"

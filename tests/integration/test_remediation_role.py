@@ -13,17 +13,13 @@ from __future__ import absolute_import, division, print_function
 import calendar
 import json
 import math
-import os
-import subprocess
-import sys
 import time
 
 import pytest
 
-from conftest import (CLIENT_ID, CLIENT_SECRET, REQUESTS_PER_MINUTE, connection_vars, leaked_secrets,
-                      requests_by_endpoint, start_simulator, write_entries)
+from conftest import (connection_vars, leaked_secrets, requests_by_endpoint, run_playbook, start_simulator,
+                      write_entries)
 
-ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 ROLE = "opswat.it_access.remediation"
 QUARANTINE_LAPTOPS = dict(name="Quarantine critical non-compliant laptops",
                           match=dict(status=["non_compliant"], severity=["critical"], device_type=["laptop"]),
@@ -49,39 +45,6 @@ class Run(object):
 
     def rule(self, name):
         return [rule for rule in self.summary["rules"] if rule["name"] == name][0]
-
-
-def opswat_env(sim):
-    """The connection as a pipeline gives it: environment variables only."""
-    return dict(OPSWAT_API_URL=sim.url, OPSWAT_CLIENT_ID=CLIENT_ID, OPSWAT_CLIENT_SECRET=CLIENT_SECRET,
-                OPSWAT_REQUESTS_PER_MINUTE=str(REQUESTS_PER_MINUTE), OPSWAT_RATE_LIMIT_TIMEOUT="30",
-                OPSWAT_TIMEOUT="10")
-
-
-def run_playbook(sim, tmp_path, playbook, extra_vars=None, check=False, verbosity=1, expect_rc=0, env=True,
-                 inventory=True, cwd=None):
-    """Run ``ansible-playbook playbook`` (a path or a collection playbook name); the connection from OPSWAT_*
-    environment variables unless ``env`` is false. Every output is searched for the run's secrets."""
-    command = [ANSIBLE_PLAYBOOK, playbook]
-    if inventory:
-        command += ["-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=%s" % sys.executable]
-    for values in ([extra_vars] if isinstance(extra_vars, dict) else extra_vars or []):
-        command += ["-e", json.dumps(values)]
-    if verbosity:
-        command.append("-" + "v" * verbosity)
-    if check:
-        command.append("--check")
-    run_env = dict((name, value) for name, value in os.environ.items() if not name.startswith("OPSWAT_"))
-    run_env.update(ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_RETRY_FILES_ENABLED="0",
-                   ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"), ANSIBLE_DEPRECATION_WARNINGS="0")
-    if env:
-        run_env.update(opswat_env(sim))
-    completed = subprocess.run(command, env=run_env, cwd=str(cwd or tmp_path), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, universal_newlines=True, timeout=600, check=False)
-    output = completed.stdout
-    assert not leaked_secrets(output, sim), "secret(s) leaked into the ansible-playbook output"
-    assert completed.returncode == expect_rc, output[-8000:]
-    return completed.returncode, output
 
 
 def run_role(sim, tmp_path, rules, check=False, expect_rc=0, module_defaults=False, verbosity=1, **role_vars):

@@ -17,17 +17,17 @@ from __future__ import absolute_import, division, print_function
 import contextlib
 import json
 import os
-import subprocess
 import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.dirname(sys.executable)
 sys.path.insert(0, os.path.join(ROOT, "tests", "simulator"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 
 # pylint: disable=wrong-import-position
 # inprocess puts the collection under test on sys.path (and checks it is this tree) before these imports.
+import ansible_runs  # noqa: E402
+from ansible_runs import BIN, cli_environment  # noqa: E402,F401  pylint: disable=unused-import  # re-exported for the suite
 from inprocess import ModuleRun, run_module  # noqa: E402,F401  pylint: disable=unused-import  # re-exported for the suite
 
 from ansible_collections.opswat.it_access.plugins.module_utils import client as client_module  # noqa: E402
@@ -146,31 +146,13 @@ def status_of(sim, device_ids):
 # ---------------------------------------------------------------------------------------------- real CLI runs
 
 
-class CommandRun(object):
-    def __init__(self, returncode, output, seconds):
-        self.returncode = returncode
-        self.output = output
-        self.seconds = seconds
-
-
-def cli_environment(tmp_path, env=None):
-    """The environment of a real ansible run: no stray OPSWAT_*, no colour, a private local temp."""
-    run_env = dict((name, value) for name, value in os.environ.items() if not name.startswith("OPSWAT_"))
-    run_env.update(ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_RETRY_FILES_ENABLED="0",
-                   ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"), ANSIBLE_HOST_KEY_CHECKING="0",
-                   ANSIBLE_DEPRECATION_WARNINGS="0")
-    run_env.update(env or {})
-    return run_env
+def _secrets(sim, extra_secrets):
+    return lambda: secrets_of(sim, *extra_secrets)
 
 
 def run_cli(sim, tmp_path, command, env=None, extra_secrets=(), timeout=300):
     """Run a command; its whole output must hold none of the run's secrets."""
-    started = time.monotonic()
-    completed = subprocess.run(command, env=cli_environment(tmp_path, env), cwd=str(tmp_path), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout, check=False)
-    found = leaks(completed.stdout, sim, *extra_secrets)
-    assert not found, "secret(s) leaked into the output of %s" % os.path.basename(command[0])
-    return CommandRun(completed.returncode, completed.stdout, time.monotonic() - started)
+    return ansible_runs.run_command(command, tmp_path, _secrets(sim, extra_secrets), env=env, timeout=timeout)
 
 
 def run_playbook(sim, tmp_path, tasks, module_defaults=None, env=None, verbosity=4, extra_secrets=(), play_vars=None):
@@ -178,37 +160,8 @@ def run_playbook(sim, tmp_path, tasks, module_defaults=None, env=None, verbosity
 
     Returns ``(CommandRun, results)``; ``results`` (the registered values) is searched for secrets too.
     """
-    results_path = tmp_path / "results.json"
-    if results_path.exists():
-        results_path.unlink()
-    ids = []
-    play_tasks = []
-    for task in tasks:
-        task = dict(task)
-        task_id = task.pop("id", None)
-        if task_id is not None:
-            ids.append(task_id)
-            task["register"] = task_id
-        play_tasks.append(task)
-    dump = "{{ {%s} | to_json }}" % ", ".join("'%s': %s | default(None)" % (task_id, task_id) for task_id in ids)
-    play_tasks.append({"name": "Save results", "ansible.builtin.copy": dict(content=dump, dest=str(results_path), mode="0600"),
-                       "check_mode": False})
-    play = dict(name="reliability", hosts="localhost", gather_facts=False, tasks=play_tasks, vars=play_vars or {})
-    if module_defaults is not None:
-        play["module_defaults"] = {"group/opswat.it_access.it_access": module_defaults}
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(json.dumps([play]))
-    command = [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
-               "-e", "ansible_python_interpreter=%s" % sys.executable, str(playbook)]
-    if verbosity:
-        command.append("-" + "v" * verbosity)
-    run = run_cli(sim, tmp_path, command, env=env, extra_secrets=extra_secrets)
-    results = {}
-    if results_path.exists():
-        raw = results_path.read_text()
-        assert not leaks(raw, sim, *extra_secrets), "secret(s) leaked into a returned value"
-        results = json.loads(raw)
-    return run, results
+    return ansible_runs.run_play(tmp_path, tasks, _secrets(sim, extra_secrets), module_defaults=module_defaults,
+                                 play_vars=play_vars, env=env, verbosity=verbosity, name="reliability")
 
 
 def run_inventory(sim, tmp_path, sources, env=None, verbosity=4, extra_secrets=()):
@@ -216,29 +169,10 @@ def run_inventory(sim, tmp_path, sources, env=None, verbosity=4, extra_secrets=(
 
     Only this collection's plugin is enabled, so a failure names it and no other plugin's complaint hides it.
     """
-    paths = []
-    for file_name, config in sources.items():
-        path = tmp_path / file_name
-        path.write_text(json.dumps(config))
-        paths.append(str(path))
-    output_path = tmp_path / "inventory.json"
-    if output_path.exists():
-        output_path.unlink()
-    command = [os.path.join(BIN, "ansible-inventory")]
-    for path in paths:
-        command += ["-i", path]
-    command += ["--list", "--output", str(output_path)]
-    if verbosity:
-        command.append("-" + "v" * verbosity)
     run_env = dict(ANSIBLE_INVENTORY_ENABLED="opswat.it_access.devices", ANSIBLE_INVENTORY_UNPARSED_FAILED="1")
     run_env.update(env or {})
-    run = run_cli(sim, tmp_path, command, env=run_env, extra_secrets=extra_secrets)
-    data = None
-    if output_path.exists():
-        raw = output_path.read_text()
-        assert not leaks(raw, sim, *extra_secrets), "secret(s) leaked into the inventory"
-        data = json.loads(raw)
-    return run, data
+    return ansible_runs.run_inventory(tmp_path, sources, _secrets(sim, extra_secrets), env=run_env,
+                                      verbosity=verbosity)
 
 
 def inventory_failure(output, file_name):
