@@ -261,11 +261,14 @@ def _group_problems(rules, groups):
     return problems
 
 
-def check_rules(rules, groups=None):
+def check_rules(rules, groups=None, reference_time=None):
     """Normalised rules, or AnsibleFilterError listing every problem of every rule (nothing is sent before).
 
     With ``groups`` (the groups of opswat_group_info), the groups that assign_to_group rules name must exist.
+    ``reference_time`` (the role's remediation_reference_time) is checked here too, so that a bad one fails the
+    role before its first request rather than after the listing.
     """
+    _reference_epoch(reference_time)
     if rules is None:
         return []
     if isinstance(rules, dict) or isinstance(rules, str) or not is_sequence(rules):

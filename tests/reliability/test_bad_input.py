@@ -305,4 +305,4 @@ def test_a_bad_reference_time_fails_before_any_write(make_sim, tmp_path):
     sim = make_sim()
     run = _role(sim, tmp_path, dict(remediation_rules=[EXEMPT], remediation_reference_time="yesterday"))
     assert run.returncode == 2 and "remediation_reference_time" in run.output and "yesterday" in run.output
-    assert harness.action_entries(sim) == []
+    assert sim.request_log() == [], "the reference time is checked with the rules, before any request"

@@ -248,6 +248,13 @@ def test_a_bad_reference_time_is_an_error():
         remediation.plan(FLEET, [rule("r", {"not_seen_days": 2}, "unexempt")], now="yesterday")
 
 
+def test_the_rules_check_also_checks_the_reference_time_before_any_request():
+    with pytest.raises(AnsibleFilterError, match="remediation_reference_time: 'yesterday' is not a time"):
+        remediation.check_rules([rule("r", {"not_seen_days": 2}, "unexempt")], reference_time="yesterday")
+    for good in (None, "", "2025-06-30T12:00:00Z", 1751284800):
+        assert remediation.check_rules([rule("r", {"not_seen_days": 2}, "unexempt")], reference_time=good)
+
+
 def test_devices_without_an_id_and_non_dicts_are_skipped():
     entries = remediation.plan([{"status": "exempted"}, "junk", device("x", status="exempted")], [rule()], now=NOW)
     assert entries[0]["targets"] == ["x"] and entries[0]["matched"] == 1
