@@ -54,11 +54,23 @@ options:
       - 'V(0) never waits: the first 429 fails the task. V(-1) waits without bound.'
       - 'Environment variable: E(OPSWAT_RATE_LIMIT_TIMEOUT).'
     type: float
+  rate_limit_window:
+    default: 60
+    description:
+      - 'Seconds of the window in which the service counts requests. At most C(requests_per_minute * rate_limit_window
+        / 60) requests (at least 1) may arrive within one window: a request starts only when fewer than that many
+        earlier requests were answered within the last window or are still in flight, so a request that reaches
+        the service late cannot put one request too many into a window.'
+      - 'Leave it at V(60) for the real service. Set it together with O(requests_per_minute) to test against a simulator
+        whose limit is scaled: V(600) requests a minute and a V(1) second window allow 10 requests a 1-second window.'
+      - 'Environment variable: E(OPSWAT_RATE_LIMIT_WINDOW).'
+    type: float
   requests_per_minute:
     default: 10
     description:
       - The request budget of the account. Requests are spaced at least C(60 / requests_per_minute) seconds apart,
-        with no bursts, so the collection's own traffic never draws a 429.
+        with no bursts, and never more arrive in one O(rate_limit_window) than the budget allows, however late some
+        arrive, so the collection's own traffic never draws a 429.
       - The pace is shared by every task of the same account on the same machine.
       - The service allows 10; raise it only for a tenant with a higher limit or for the simulator.
       - 'Environment variable: E(OPSWAT_REQUESTS_PER_MINUTE).'
@@ -129,11 +141,25 @@ options:
     env:
       - name: OPSWAT_RATE_LIMIT_TIMEOUT
     type: float
+  rate_limit_window:
+    default: 60
+    description:
+      - 'Seconds of the window in which the service counts requests. At most C(requests_per_minute * rate_limit_window
+        / 60) requests (at least 1) may arrive within one window: a request starts only when fewer than that many
+        earlier requests were answered within the last window or are still in flight, so a request that reaches
+        the service late cannot put one request too many into a window.'
+      - 'Leave it at V(60) for the real service. Set it together with O(requests_per_minute) to test against a simulator
+        whose limit is scaled: V(600) requests a minute and a V(1) second window allow 10 requests a 1-second window.'
+      - 'Environment variable: E(OPSWAT_RATE_LIMIT_WINDOW).'
+    env:
+      - name: OPSWAT_RATE_LIMIT_WINDOW
+    type: float
   requests_per_minute:
     default: 10
     description:
       - The request budget of the account. Requests are spaced at least C(60 / requests_per_minute) seconds apart,
-        with no bursts, so the collection's own traffic never draws a 429.
+        with no bursts, and never more arrive in one O(rate_limit_window) than the budget allows, however late some
+        arrive, so the collection's own traffic never draws a 429.
       - The pace is shared by every task of the same account on the same machine.
       - The service allows 10; raise it only for a tenant with a higher limit or for the simulator.
       - 'Environment variable: E(OPSWAT_REQUESTS_PER_MINUTE).'

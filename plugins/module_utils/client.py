@@ -359,10 +359,15 @@ class Client(object):
     def _send(self, method, path, params, json_body, form_body):
         paced = self._pacer.wait_turn()
         if paced > 0:
-            self._log("waited %.3f s to keep the pace of requests_per_minute" % paced)
+            self._log("waited %.3f s to keep the pace (requests_per_minute, rate_limit_window)" % paced)
         self._requests += 1
-        response = self._transport.request(method, self._config.api_url + path, params=params, json_body=json_body,
-                                           form_body=form_body)
+        try:
+            response = self._transport.request(method, self._config.api_url + path, params=params,
+                                               json_body=json_body, form_body=form_body)
+        finally:
+            # Whatever came back (an answer, a 429, a failure), the request reached the service by now, if ever:
+            # the pacer's window rule counts from this moment.
+            self._pacer.record_answer()
         self._log("%s %s -> HTTP %d" % (method, path, response.status))
         return response
 

@@ -15,6 +15,7 @@ __metaclass__ = type
 
 import ipaddress
 import json
+import math
 
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 
@@ -84,9 +85,24 @@ CONNECTION_OPTIONS = {
         env="OPSWAT_REQUESTS_PER_MINUTE",
         description=[
             "The request budget of the account. Requests are spaced at least C(60 / requests_per_minute)"
-            " seconds apart, with no bursts, so the collection's own traffic never draws a 429.",
+            " seconds apart, with no bursts, and never more arrive in one O(rate_limit_window) than the budget"
+            " allows, however late some arrive, so the collection's own traffic never draws a 429.",
             "The pace is shared by every task of the same account on the same machine.",
             "The service allows 10; raise it only for a tenant with a higher limit or for the simulator.",
+        ],
+    ),
+    "rate_limit_window": dict(
+        type="float",
+        default=60,
+        env="OPSWAT_RATE_LIMIT_WINDOW",
+        description=[
+            "Seconds of the window in which the service counts requests. At most C(requests_per_minute *"
+            " rate_limit_window / 60) requests (at least 1) may arrive within one window: a request starts only"
+            " when fewer than that many earlier requests were answered within the last window or are still in"
+            " flight, so a request that reaches the service late cannot put one request too many into a window.",
+            "Leave it at V(60) for the real service. Set it together with O(requests_per_minute) to test against"
+            " a simulator whose limit is scaled: V(600) requests a minute and a V(1) second window allow 10"
+            " requests a 1-second window.",
         ],
     ),
     "rate_limit_timeout": dict(
@@ -156,7 +172,7 @@ class ConnectionConfig(object):
 
     def __init__(self, api_url=DEFAULT_API_URL, access_token=None, client_id=None, client_secret=None,
                  validate_certs=True, ca_path=None, timeout=30.0, requests_per_minute=10,
-                 rate_limit_timeout=300.0):
+                 rate_limit_timeout=300.0, rate_limit_window=60.0):
         self.api_url = api_url.rstrip("/")
         self.access_token = access_token
         self.client_id = client_id
@@ -166,6 +182,7 @@ class ConnectionConfig(object):
         self.timeout = float(timeout)
         self.requests_per_minute = int(requests_per_minute)
         self.rate_limit_timeout = float(rate_limit_timeout)
+        self.rate_limit_window = float(rate_limit_window)
         self.pace_margin = PACE_MARGIN
         self.warnings = []
 
@@ -188,6 +205,15 @@ class ConnectionConfig(object):
         request too many into a fixed window.
         """
         return self.min_interval * self.pace_margin
+
+    @property
+    def window_budget(self):
+        """Requests the service allows in one ``rate_limit_window``: rpm x window / 60, at least 1.
+
+        The tolerance keeps a product that float arithmetic puts a hair below a whole number (200 x 5.1 / 60)
+        from losing a request.
+        """
+        return max(1, int(math.floor(self.requests_per_minute * self.rate_limit_window / 60.0 + 1e-9)))
 
 
 def config_from_params(params):
@@ -224,6 +250,9 @@ def config_from_params(params):
         raise InputError("timeout", "must be greater than 0, got %s" % values["timeout"])
     if values["requests_per_minute"] < 1:
         raise InputError("requests_per_minute", "must be at least 1, got %s" % values["requests_per_minute"])
+    if not (values["rate_limit_window"] > 0 and math.isfinite(values["rate_limit_window"])):
+        raise InputError("rate_limit_window", "must be a positive number of seconds (60 for the real service),"
+                         " got %s" % values["rate_limit_window"])
     if values["rate_limit_timeout"] < 0 and values["rate_limit_timeout"] != -1:
         raise InputError("rate_limit_timeout", "must be -1 (no bound), 0 (never wait) or a positive number"
                          " of seconds, got %s" % values["rate_limit_timeout"])

@@ -2,13 +2,29 @@
 # Copyright (c) opswat.it_access contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Client-side pacing: requests of one account start at least ``min_interval`` seconds apart, with no bursts.
+"""Client-side pacing: two rules keep the collection's own requests from ever drawing a 429.
 
-Even spacing is the only schedule that is safe whether the service counts a fixed or a sliding window.
-Every task of a play is its own process, so the pace of an account is shared through a small state file
-(one per API URL and client, named by a hash, never by a secret) under ``tempfile.gettempdir()``, locked
-with ``fcntl.flock``. Each process reserves the start time of its next request in that file; where the
-file or ``fcntl`` is unavailable, pacing falls back to this process alone.
+1. **Even spacing.** Requests of one account start at least ``min_interval`` seconds apart, with no bursts:
+   the only schedule that is safe whether the service counts a fixed or a sliding window.
+2. **The window budget.** The service counts a request when it *arrives*, which is some time between the moment
+   the client started it and the moment its answer came back. Spacing the starts alone is not enough: a request
+   that reaches the service late (a process not scheduled on a loaded machine, a slow network) while the next one
+   leaves on time puts one request too many into the window that the late one opened. So a request may start at
+   time ``s`` only when fewer than ``budget`` (L) earlier requests could still arrive within ``window`` (W)
+   seconds before it: those answered after ``s - W``, and those still in flight. For one process this reads
+   "request n + L does not start before the answer of request n plus W". Proof that no window of W seconds then
+   holds L + 1 of our requests, however late each arrived: take the request of that window that started last;
+   every other one arrived after its arrival minus W, so was answered after its start minus W, so was counted
+   when it started; there were at most L - 1 of them.
+
+   With little latency the first rule already implies the second (L starts span L x 1.01 x 60 / rpm seconds,
+   1% more than W), so the second costs nothing; it holds back a request only after an answer that took more than
+   that 1% of the window (0.6 s at 10 requests a minute).
+
+Every task of a play is its own process, so the pace of an account is shared through a small JSON state file (one
+per API URL and client, named by a hash, never by a secret) under ``tempfile.gettempdir()``, locked with
+``fcntl.flock``. It holds the next reserved start, the answer times that still matter and the requests in flight.
+Where the file or ``fcntl`` is unavailable, pacing falls back to this process alone.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,8 +33,10 @@ __metaclass__ = type
 
 import errno
 import hashlib
+import json
 import math
 import os
+import random
 import tempfile
 import time
 
@@ -32,6 +50,22 @@ STATE_DIRECTORY_NAME = "opswat_it_access"
 # A reservation further ahead than this is not believed: the wall clock was set back, or the file is
 # garbage. It still allows a long queue of processes (for example 50 forks at 1 request a minute).
 MAX_RESERVATION_AHEAD_SECONDS = 3600.0
+
+# A state file larger than this is garbage: a real one holds about one answer time per request of a window.
+MAX_STATE_BYTES = 1024 * 1024
+
+# Float sums of intervals land a hair off the exact answer-plus-window they are compared with: without a
+# tolerance, a request due exactly then would be pushed back by a nanosecond and a whole extra interval.
+CLOCK_TOLERANCE_SECONDS = 1e-6
+
+# How long a request can stay "in flight" before it is counted as answered. A process that crashed (or was
+# killed) between the start and the answer never reports one, and must not hold the others back for ever; a live
+# process reports its real answer time, however late, which replaces this guess. The request reached the service,
+# if ever, once the connection was made (within the transport's timeout) and the request written (its socket
+# operations again within the timeout): so two timeouts after the start bound its arrival, which is all the
+# window rule needs from the answer time.
+IN_FLIGHT_TIMEOUTS = 2
+DEFAULT_IN_FLIGHT_SECONDS = 60.0  # two timeouts at the default timeout of 30 s
 
 
 def pace_key(api_url, client_id=None, access_token=None):
@@ -50,43 +84,144 @@ def state_directory():
     return os.path.join(tempfile.gettempdir(), STATE_DIRECTORY_NAME)
 
 
-class Pacer(object):
-    """Paces the requests of this process only."""
+def empty_state():
+    """The shared state: the last reserved start, answer times (ascending) and ``{request id: [start, deadline]}``."""
+    return {"next": None, "answered": [], "in_flight": {}}
 
-    def __init__(self, min_interval, clock=None, sleep=None):
+
+class Pacer(object):
+    """Paces the requests of this process only.
+
+    ``window`` (seconds) and ``budget`` (requests) enable the window rule; without them, only the starts are spaced.
+    ``in_flight_seconds``: after how long a request that never reported its answer counts as answered.
+    Call ``wait_turn()`` before each request and ``record_answer()`` when its answer (or failure) came back.
+    """
+
+    def __init__(self, min_interval, clock=None, sleep=None, window=None, budget=None, in_flight_seconds=None):
         self.min_interval = float(min_interval)
+        self.window = None if window is None else float(window)
+        self.budget = None if window is None else int(budget if budget is not None else 1)
+        self.in_flight_seconds = float(DEFAULT_IN_FLIGHT_SECONDS if in_flight_seconds is None else in_flight_seconds)
         self._clock = clock or time.time
         self._sleep = sleep or time.sleep
-        self._last_start = None
+        self._state = empty_state()
+        self._last_start = None  # the last start this process reserved
+        self._in_flight_id = None  # this process's request between wait_turn() and record_answer()
+        self._id_prefix = "%d-%x" % (os.getpid(), random.getrandbits(32))
+        self._id_counter = 0
 
     def wait_turn(self):
         """Block until the next request may start, and record that it starts now. Returns the seconds slept."""
-        now = self._clock()
-        start = self._reserve(now, self._earliest_start(now))
-        self._last_start = start
-        delay = start - now
-        if delay > 0:
+        slept = 0.0
+        slot = None
+        while True:
+            now = self._clock()
+            if slot is not None:
+                # This process slept until its slot: a clock that lags behind the sleep (set back) must not loop.
+                now = max(now, slot)
+            self._id_counter += 1
+            request_id = "%s-%d" % (self._id_prefix, self._id_counter)
+            slot, started = self._update(self._claim, now, slot, request_id)
+            self._last_start = slot
+            if started:
+                self._in_flight_id = request_id if self.window is not None else None
+                return slept
+            delay = slot - now
             self._sleep(delay)
-            return delay
-        return 0.0
+            slept += delay
+
+    def record_answer(self):
+        """The request started by the last ``wait_turn()`` has its answer (any answer, or a failure): now."""
+        request_id, self._in_flight_id = self._in_flight_id, None
+        if request_id is not None:
+            self._update(self._answer, self._clock(), request_id)
 
     def close(self):
-        """Nothing to release: the state file is opened only while a request is being reserved."""
+        """Nothing to release: the state file is opened only while it is read and written."""
+        self.record_answer()
 
-    def _earliest_start(self, now):
-        if self._last_start is None:
+    # ---------------------------------------------------------------- the rules, applied to a state
+
+    def _update(self, step, *args):
+        """Apply ``step(state, *args)`` to the state and return its result (here: this process's own state)."""
+        return step(self._state, *args)
+
+    def _claim(self, state, now, slot, request_id):
+        """Start a request now, or reserve the slot to come back at. Returns ``(slot, started)``.
+
+        ``slot`` is None for a new request (it takes the next slot of the queue), else the slot it was given.
+        No side effect but on ``state``: the same step may be applied again to another state after a fallback.
+        """
+        self._prune(state, now)
+        if slot is None:
+            # Knowing already when the window budget allows a start saves a wasted slot in the queue.
+            slot = self._next_slot(state, self._window_clear_at(state, now))
+        if slot > now:
+            return slot, False
+        clear_at = self._window_clear_at(state, now)
+        if clear_at > now:
+            # Someone's answer came late, or a request is still in flight: back into the queue, after it.
+            return self._next_slot(state, clear_at), False
+        if self.window is not None:
+            state["in_flight"][request_id] = [now, now + self.in_flight_seconds]
+        return slot, True
+
+    def _answer(self, state, now, request_id):
+        state["in_flight"].pop(request_id, None)
+        state["answered"].append(now)
+        self._prune(state, now)
+
+    def _next_slot(self, state, earliest):
+        """The next free start of the queue, not before ``earliest``; reserved in ``state``."""
+        slot = earliest
+        for previous in (state["next"], self._last_start):
+            if previous is not None:
+                slot = max(slot, previous + self.min_interval)
+        state["next"] = slot
+        return slot
+
+    def _window_clear_at(self, state, now):
+        """The earliest time from ``now`` at which fewer than ``budget`` requests could share a window with a new one.
+
+        A request still in flight is counted as answered now at the earliest: if it answers later, the check made
+        when the slot comes sees that and waits again.
+        """
+        if self.window is None:
             return now
-        return max(now, self._last_start + self.min_interval)
+        keys = [answered + self.window for answered in state["answered"]]
+        keys.extend(now + self.window for _request in state["in_flight"])
+        keys = sorted((key for key in keys if key > now + CLOCK_TOLERANCE_SECONDS), reverse=True)
+        if len(keys) < self.budget:
+            return now
+        return keys[self.budget - 1]
 
-    def _reserve(self, now, earliest):  # pylint: disable=unused-argument
-        return earliest
+    def _prune(self, state, now):
+        """Forget what can no longer hold a request back, and what cannot be true (times far in the future)."""
+        horizon = now + MAX_RESERVATION_AHEAD_SECONDS
+        if state["next"] is not None and state["next"] > horizon:
+            state["next"] = None
+        answered = [moment for moment in state["answered"] if moment <= horizon]
+        for request_id, (start, deadline) in list(state["in_flight"].items()):
+            if start > horizon or deadline <= now:
+                del state["in_flight"][request_id]
+                if start <= horizon:
+                    answered.append(deadline)  # never reported: see IN_FLIGHT_TIMEOUTS
+        if self.window is None:
+            state["answered"] = []
+            return
+        # Only the latest ``budget`` answers can ever decide a start: an earlier one lies below ``budget`` later
+        # ones, which hold a request back for at least as long.
+        answered = sorted(moment for moment in answered if moment + self.window > now)
+        state["answered"] = answered[-self.budget:]
 
 
 class SharedPacer(Pacer):
     """Paces the requests of every process of the same account on this machine, through a locked file."""
 
-    def __init__(self, min_interval, key, clock=None, sleep=None, directory=None, on_fallback=None):
-        super(SharedPacer, self).__init__(min_interval, clock=clock, sleep=sleep)
+    def __init__(self, min_interval, key, clock=None, sleep=None, directory=None, on_fallback=None, window=None,
+                 budget=None, in_flight_seconds=None):
+        super(SharedPacer, self).__init__(min_interval, clock=clock, sleep=sleep, window=window, budget=budget,
+                                          in_flight_seconds=in_flight_seconds)
         self.path = os.path.join(directory or state_directory(), "pace-%s" % key)
         self._on_fallback = on_fallback
         self._shared = fcntl is not None
@@ -96,20 +231,21 @@ class SharedPacer(Pacer):
         """Whether the pace is still shared with other processes (false after a fallback)."""
         return self._shared
 
-    def _reserve(self, now, earliest):
-        if not self._shared:
-            return earliest
-        try:
-            return self._reserve_in_file(now, earliest)
-        except (OSError, IOError) as error:
-            # A file another user owns, a read-only temp directory...: pace this process alone from now on.
-            self._shared = False
-            if self._on_fallback is not None:
-                self._on_fallback("pacing is limited to this process: the pace file %s is unusable (%s)"
-                                  % (self.path, error.__class__.__name__))
-            return earliest
+    def _update(self, step, *args):
+        if self._shared:
+            try:
+                result, self._state = self._update_file(step, args)
+                return result
+            except (OSError, IOError) as error:
+                # A file another user owns, a read-only temp directory...: pace this process alone from now on,
+                # from the last state the file gave (it holds this process's own requests).
+                self._shared = False
+                if self._on_fallback is not None:
+                    self._on_fallback("pacing is limited to this process: the pace file %s is unusable (%s)"
+                                      % (self.path, error.__class__.__name__))
+        return step(self._state, *args)
 
-    def _reserve_in_file(self, now, earliest):
+    def _update_file(self, step, args):
         directory = os.path.dirname(self.path)
         if not os.path.isdir(directory):
             try:
@@ -125,24 +261,67 @@ class SharedPacer(Pacer):
         descriptor = os.open(self.path, flags, 0o600)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX)
-            previous = _parse_time(os.read(descriptor, 64))
-            if previous is not None and previous > now + MAX_RESERVATION_AHEAD_SECONDS:
-                previous = None
-            start = earliest if previous is None else max(earliest, previous + self.min_interval)
+            state = parse_state(_read_all(descriptor))
+            result = step(state, *args)
             os.lseek(descriptor, 0, os.SEEK_SET)
             os.ftruncate(descriptor, 0)
-            os.write(descriptor, repr(start).encode("ascii"))
-            return start
+            _write_all(descriptor, serialize_state(state))
+            return result, state
         finally:
             os.close(descriptor)  # also releases the lock
 
 
-def _parse_time(raw):
+def _read_all(descriptor):
+    chunks = []
+    size = 0
+    while size <= MAX_STATE_BYTES:
+        chunk = os.read(descriptor, 65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+    return b""  # too large to be ours: start afresh
+
+
+def _write_all(descriptor, data):
+    while data:
+        data = data[os.write(descriptor, data):]
+
+
+def _is_time(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def parse_state(raw):
+    """The state in ``raw`` (bytes); whatever cannot be read is left out (an unreadable file is an empty state).
+
+    A bare number is the format of earlier versions: the next reserved start alone.
+    """
+    state = empty_state()
     try:
-        value = float(raw.decode("ascii").strip())
+        data = json.loads(raw.decode("ascii"))
     except (UnicodeDecodeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
+        return state
+    if _is_time(data):
+        state["next"] = float(data)
+        return state
+    if not isinstance(data, dict):
+        return state
+    if _is_time(data.get("next")):
+        state["next"] = float(data["next"])
+    answered = data.get("answered")
+    if isinstance(answered, list):
+        state["answered"] = sorted(float(moment) for moment in answered if _is_time(moment))
+    in_flight = data.get("in_flight")
+    if isinstance(in_flight, dict):
+        for request_id, times in in_flight.items():
+            if isinstance(times, list) and len(times) == 2 and all(_is_time(moment) for moment in times):
+                state["in_flight"][request_id] = [float(times[0]), float(times[1])]
+    return state
+
+
+def serialize_state(state):
+    return json.dumps(state, sort_keys=True, separators=(",", ":")).encode("ascii")
 
 
 def default_pacer(config, clock=None, sleep=None, on_fallback=None):
@@ -151,4 +330,6 @@ def default_pacer(config, clock=None, sleep=None, on_fallback=None):
     ``clock`` must be wall-clock time (``time.time``): the state file is read by other processes.
     """
     key = pace_key(config.api_url, client_id=config.client_id, access_token=config.access_token)
-    return SharedPacer(config.pace_interval, key, clock=clock or time.time, sleep=sleep, on_fallback=on_fallback)
+    return SharedPacer(config.pace_interval, key, clock=clock or time.time, sleep=sleep, on_fallback=on_fallback,
+                       window=config.rate_limit_window, budget=config.window_budget,
+                       in_flight_seconds=IN_FLIGHT_TIMEOUTS * config.timeout)

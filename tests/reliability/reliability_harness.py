@@ -64,7 +64,8 @@ def make_simulator(**options):
 def connection(sim, url=None, **overrides):
     """Connection options for ``sim``; an override of None removes the option."""
     values = dict(api_url=url or sim.url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-                  requests_per_minute=REQUESTS_PER_MINUTE, timeout=TIMEOUT, rate_limit_timeout=10)
+                  requests_per_minute=REQUESTS_PER_MINUTE, rate_limit_window=WINDOW, timeout=TIMEOUT,
+                  rate_limit_timeout=10)
     values.update(overrides)
     return dict((key, value) for key, value in values.items() if value is not None)
 

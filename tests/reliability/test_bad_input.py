@@ -42,6 +42,8 @@ MODULE_CASES = [
     ("group_info", dict(timeout=0), "timeout", "greater than 0"),
     ("group_info", dict(timeout="soon"), "timeout", None),
     ("group_info", dict(rate_limit_timeout=-2), "rate_limit_timeout", "-1 (no bound)"),
+    ("group_info", dict(rate_limit_window=0), "rate_limit_window", "positive number of seconds"),
+    ("group_info", dict(rate_limit_window="soon"), "rate_limit_window", None),
     ("group_info", dict(validate_certs="maybe"), "validate_certs", None),
     ("group_info", dict(name=["Finance", "Servers"], requests_per_minute="ten"), "requests_per_minute", None),
     ("device_info", dict(max_devices=0), "max_devices", "at least 1"),
@@ -93,6 +95,7 @@ ENVIRONMENT_CASES = [
     (dict(OPSWAT_REQUESTS_PER_MINUTE="ten"), "requests_per_minute", "device_info"),
     (dict(OPSWAT_VALIDATE_CERTS="maybe"), "validate_certs", "device_info"),
     (dict(OPSWAT_RATE_LIMIT_TIMEOUT="-5"), "rate_limit_timeout", "account_info"),
+    (dict(OPSWAT_RATE_LIMIT_WINDOW="-1"), "rate_limit_window", "device_info"),
     (dict(OPSWAT_API_URL="gears.opswat.com"), "api_url", "device_action"),
     (dict(OPSWAT_CLIENT_ID="someone"), "client_secret", "device_action"),
 ]
@@ -219,6 +222,7 @@ def test_bad_inventory_options_each_fail_their_source_before_any_request(make_si
     (dict(OPSWAT_TIMEOUT="abc"), "timeout"),
     (dict(OPSWAT_REQUESTS_PER_MINUTE="0"), "requests_per_minute"),
     (dict(OPSWAT_RATE_LIMIT_TIMEOUT="-3"), "rate_limit_timeout"),
+    (dict(OPSWAT_RATE_LIMIT_WINDOW="0"), "rate_limit_window"),
 ])
 def test_garbage_in_the_inventory_environment_names_the_option(make_sim, tmp_path, env, option):
     sim = make_sim()
@@ -255,7 +259,8 @@ def _role(sim, tmp_path, role_vars, env=None):
               "vars": role_vars}]
     connection_env = dict(OPSWAT_API_URL=sim.url, OPSWAT_CLIENT_ID=harness.CLIENT_ID,
                           OPSWAT_CLIENT_SECRET=harness.CLIENT_SECRET,
-                          OPSWAT_REQUESTS_PER_MINUTE=str(harness.REQUESTS_PER_MINUTE))
+                          OPSWAT_REQUESTS_PER_MINUTE=str(harness.REQUESTS_PER_MINUTE),
+                          OPSWAT_RATE_LIMIT_WINDOW=str(harness.WINDOW))
     connection_env.update(env or {})
     run, _results = harness.run_playbook(sim, tmp_path, tasks, env=connection_env, verbosity=1)
     return run

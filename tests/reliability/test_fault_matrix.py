@@ -414,8 +414,8 @@ def _role_targets(sim):
 
 def _role_env(sim, **overrides):
     env = dict(OPSWAT_API_URL=sim.url, OPSWAT_CLIENT_ID=harness.CLIENT_ID, OPSWAT_CLIENT_SECRET=CLIENT_SECRET,
-               OPSWAT_REQUESTS_PER_MINUTE=str(harness.REQUESTS_PER_MINUTE), OPSWAT_TIMEOUT=str(harness.TIMEOUT),
-               OPSWAT_RATE_LIMIT_TIMEOUT="10")
+               OPSWAT_REQUESTS_PER_MINUTE=str(harness.REQUESTS_PER_MINUTE), OPSWAT_RATE_LIMIT_WINDOW=str(harness.WINDOW),
+               OPSWAT_TIMEOUT=str(harness.TIMEOUT), OPSWAT_RATE_LIMIT_TIMEOUT="10")
     env.update(overrides)
     return dict((key, value) for key, value in env.items() if value is not None)
 

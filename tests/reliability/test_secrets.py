@@ -262,7 +262,7 @@ def test_ansible_debug_shows_configured_secrets_only_in_ansible_cores_own_argume
 def test_inventory_error_paths_at_vvvv_leak_nothing(make_sim, tmp_path):
     sim = make_sim()
     base = dict(plugin="opswat.it_access.devices", api_url=sim.url, requests_per_minute=harness.REQUESTS_PER_MINUTE,
-                timeout=harness.TIMEOUT)
+                rate_limit_window=harness.WINDOW, timeout=harness.TIMEOUT)
     credentials = dict(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     # Sources are parsed in order; each failing one meets the next fault queued on the listing.
     sim.add_fault("expire_token", count=1, endpoint="devices")

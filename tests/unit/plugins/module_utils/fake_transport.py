@@ -5,7 +5,8 @@
 """A scripted transport, a fake clock and a harness for testing the client without a network.
 
 Each expected exchange names the method and path, optionally asserts the access token, query, JSON body
-or form body, and answers with a status, headers and body, or raises a transport failure. An unexpected
+or form body, and answers with a status, headers and body, or raises a transport failure, after ``latency``
+seconds of the fake clock. An unexpected
 call fails the test at once; ``assert_done`` fails it when an expected call never came.
 """
 
@@ -55,7 +56,7 @@ class FakeClock(object):
 
 class Exchange(object):
     def __init__(self, method, path, token=ANY, query=ANY, json_body=ANY, form=ANY, status=200, body=None,
-                 text=None, headers=None, fail=None):
+                 text=None, headers=None, fail=None, latency=0.0):
         self.method = method
         self.path = path
         self.token = token
@@ -68,6 +69,7 @@ class Exchange(object):
             text = "" if body is None else json.dumps(body)
         self.text = text
         self.fail = fail
+        self.latency = latency
 
     def describe(self):
         return "%s %s" % (self.method, self.path)
@@ -119,6 +121,8 @@ class FakeTransport(object):
             assert json_body == exchange.json_body, "body of %s" % exchange.describe()
         if exchange.form is not ANY:
             assert form_body == exchange.form, "form of %s" % exchange.describe()
+        if exchange.latency:
+            self.clock.now += exchange.latency  # the answer takes this long (the fake clock moves on)
         if exchange.fail is not None:
             raise TransportFailure(*exchange.fail) if isinstance(exchange.fail, tuple) else exchange.fail
         return Response(exchange.status, exchange.headers, exchange.text)

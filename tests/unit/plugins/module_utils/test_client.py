@@ -25,6 +25,7 @@ from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_t
 ACCOUNT = "/o/api/v3.2/account"
 TOKEN = "/o/oauth/token"
 ACTION = "/o/api/v3.3/devices/action"
+GROUPS = "/o/api/v3/groups"
 TOKEN_FORM = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "grant_type": "client_credentials"}
 
 
@@ -301,9 +302,14 @@ def test_injected_pacer_is_used(harness):
     class CountingPacer(object):
         turns = 0
 
+        answers = 0
+
         def wait_turn(self):
             self.turns += 1
             return 0.0
+
+        def record_answer(self):
+            self.answers += 1
 
         def close(self):
             pass
@@ -313,7 +319,59 @@ def test_injected_pacer_is_used(harness):
     client = Client(make_config(), transport=harness.transport, clock=harness.clock, sleep=harness.clock.sleep,
                     pacer=pacer)
     client.get_account()
-    assert pacer.turns == 1
+    assert (pacer.turns, pacer.answers) == (1, 1)
+
+
+class RecordingPacer(object):
+    """Records the order of turns and answers, with the time of each."""
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.events = []
+
+    def wait_turn(self):
+        self.events.append(("turn", self.clock.now))
+        return 0.0
+
+    def record_answer(self):
+        self.events.append(("answer", self.clock.now))
+
+    def close(self):
+        pass
+
+
+def test_every_answer_is_reported_to_the_pacer_success_error_429_and_failure(harness):
+    harness.expect("POST", ACCOUNT, status=429, headers={"Retry-After": "1"})
+    harness.expect("POST", ACCOUNT, status=503)
+    harness.expect("POST", ACCOUNT, fail=(TIMEOUT, "read timed out"))
+    harness.expect("POST", ACCOUNT, body={"ok": 1})
+    harness.expect("POST", GROUPS, status=400, body={"error": "bad"})
+    harness.expect("POST", ACTION, fail=(DROPPED, "connection reset"))
+    pacer = RecordingPacer(harness.clock)
+    client = Client(make_config(), transport=harness.transport, clock=harness.clock, sleep=harness.clock.sleep,
+                    pacer=pacer)
+    client.backoff_jitter = lambda: 1.0
+    client.get_account()
+    with pytest.raises(ApiError):
+        client.list_groups()
+    with pytest.raises(TransportError):
+        client.device_action("exempt", ids=["d1"])
+    assert [kind for kind, _moment in pacer.events] == ["turn", "answer"] * 6
+
+
+def test_a_late_answer_holds_back_the_request_a_window_later(harness):
+    """600 a minute in a 1 s window: 10 a window. The first answer takes 0.5 s, so the 11th request waits for that
+    answer plus the window (1.5 s), not only for its slot (1.4 s)."""
+    harness.transport.expect("POST", ACCOUNT, body={}, latency=0.5)
+    for _attempt in range(10):
+        harness.expect("POST", ACCOUNT, body={})
+    client = harness.client(requests_per_minute=600, rate_limit_window=1)
+    for _attempt in range(11):
+        client.get_account()
+    starts = [call.time - harness.transport.calls[0].time for call in harness.transport.calls]
+    assert starts[1] == pytest.approx(0.5)  # one request at a time: after the first answer
+    assert starts[9] == pytest.approx(1.3)
+    assert starts[10] == pytest.approx(1.5)
 
 
 # ---------------------------------------------------------------------- 429

@@ -19,7 +19,7 @@ EXPECTED_ENV = {
     "api_url": "OPSWAT_API_URL", "access_token": "OPSWAT_ACCESS_TOKEN", "client_id": "OPSWAT_CLIENT_ID",
     "client_secret": "OPSWAT_CLIENT_SECRET", "validate_certs": "OPSWAT_VALIDATE_CERTS", "ca_path": "OPSWAT_CA_PATH",
     "timeout": "OPSWAT_TIMEOUT", "requests_per_minute": "OPSWAT_REQUESTS_PER_MINUTE",
-    "rate_limit_timeout": "OPSWAT_RATE_LIMIT_TIMEOUT",
+    "rate_limit_timeout": "OPSWAT_RATE_LIMIT_TIMEOUT", "rate_limit_window": "OPSWAT_RATE_LIMIT_WINDOW",
 }
 
 
@@ -32,6 +32,7 @@ def test_argument_spec_has_every_option_with_its_env_fallback_and_no_log():
     assert spec["api_url"]["default"] == "https://gears.opswat.com"
     assert spec["requests_per_minute"]["default"] == 10
     assert spec["rate_limit_timeout"]["default"] == 300
+    assert spec["rate_limit_window"] == dict(type="float", default=60, fallback=spec["rate_limit_window"]["fallback"])
     assert spec["timeout"]["default"] == 30
 
 
@@ -74,6 +75,10 @@ def test_client_credentials_or_token_are_required():
     (dict(access_token="t", timeout=0), "timeout"),
     (dict(access_token="t", requests_per_minute=0), "requests_per_minute"),
     (dict(access_token="t", rate_limit_timeout=-2), "rate_limit_timeout"),
+    (dict(access_token="t", rate_limit_window=0), "rate_limit_window"),
+    (dict(access_token="t", rate_limit_window=-60), "rate_limit_window"),
+    (dict(access_token="t", rate_limit_window=float("nan")), "rate_limit_window"),
+    (dict(access_token="t", rate_limit_window=float("inf")), "rate_limit_window"),
 ])
 def test_bad_connection_values_name_the_option(params, option):
     with pytest.raises(InputError) as error:
@@ -94,6 +99,7 @@ def test_defaults_and_pace():
     assert result.requests_per_minute == 10 and result.min_interval == 6.0
     assert result.pace_interval == pytest.approx(6.06)  # 1% margin for arrival jitter
     assert result.rate_limit_timeout == 300 and result.timeout == 30
+    assert result.rate_limit_window == 60 and result.window_budget == 10
     assert result.secrets == ["t"] and result.warnings == []
 
 
@@ -117,3 +123,24 @@ def test_empty_strings_count_as_unset():
 def test_plain_http_to_a_remote_host_warns_that_the_token_travels_in_clear(url, warns):
     result = config(access_token="t", api_url=url)
     assert bool([w for w in result.warnings if "clear text" in w]) == warns
+
+
+@pytest.mark.parametrize("rpm, window, budget", [
+    (10, 60, 10),      # the real service
+    (600, 1, 10),      # the bench's simulator: the same limit, 60 times faster
+    (2400, 1, 40),
+    (600, 60, 600),    # a simulator that keeps the 60 s window and raises the limit
+    (600, 0.1, 1),
+    (200, 5.1, 17),    # 200 x 5.1 / 60 is a hair below 17 in floating point: still 17
+    (10, 1, 1),        # less than one request a window: at least one
+    (90, 59.9, 89),    # whole requests only
+])
+def test_window_budget_from_requests_per_minute_and_window(rpm, window, budget):
+    result = config(access_token="t", requests_per_minute=rpm, rate_limit_window=window)
+    assert result.window_budget == budget
+
+
+def test_bad_window_message_says_what_to_set():
+    with pytest.raises(InputError) as error:
+        config(access_token="t", rate_limit_window=0)
+    assert "positive number of seconds" in error.value.message and "60" in error.value.message

@@ -58,15 +58,32 @@ def test_reservations_queue_up_without_holding_the_lock():
     assert slots == [4.0, 8.0]
 
 
-@pytest.mark.parametrize("content", [b"garbage", b"nan", b"", b"\xff\xfe"])
+def read_state(pacer):
+    with open(pacer.path, "rb") as handle:
+        return pacing.parse_state(handle.read())
+
+
+@pytest.mark.parametrize("content", [b"garbage", b"nan", b"", b"\xff\xfe", b"[1, 2]", b'{"next": "soon"}',
+                                     b'{"answered": [1, "x", NaN], "in_flight": {"a": [1], "b": "c"}}'])
 def test_unreadable_state_is_ignored(tmp_path, content):
     clock = FakeClock()
-    pacer = SharedPacer(5.0, "k", clock=clock, sleep=clock.sleep, directory=str(tmp_path))
+    pacer = SharedPacer(5.0, "k", clock=clock, sleep=clock.sleep, directory=str(tmp_path), window=60, budget=10)
     with open(pacer.path, "wb") as handle:
         handle.write(content)
     assert pacer.wait_turn() == 0.0
-    with open(pacer.path, encoding="ascii") as handle:
-        assert float(handle.read()) == clock.now
+    state = read_state(pacer)
+    assert state["next"] == clock.now
+    assert list(state["in_flight"].values()) == [[clock.now, clock.now + pacing.DEFAULT_IN_FLIGHT_SECONDS]]
+    assert state["answered"] == []
+
+
+def test_the_state_of_earlier_versions_is_read_as_the_next_start(tmp_path):
+    """Until the window rule, the file held the last reserved start alone."""
+    clock = FakeClock()
+    pacer = SharedPacer(5.0, "k", clock=clock, sleep=clock.sleep, directory=str(tmp_path), window=60, budget=10)
+    with open(pacer.path, "w", encoding="ascii") as handle:
+        handle.write(repr(clock.now - 2.0))
+    assert pacer.wait_turn() == 3.0
 
 
 def test_a_reservation_far_in_the_future_is_not_believed(tmp_path):
@@ -74,6 +91,15 @@ def test_a_reservation_far_in_the_future_is_not_believed(tmp_path):
     pacer = SharedPacer(5.0, "k", clock=clock, sleep=clock.sleep, directory=str(tmp_path))
     with open(pacer.path, "w", encoding="ascii") as handle:
         handle.write(repr(clock.now + 10 * 3600))  # the wall clock was set back
+    assert pacer.wait_turn() == 0.0
+
+
+def test_answers_and_requests_far_in_the_future_are_not_believed(tmp_path):
+    clock = FakeClock()
+    pacer = SharedPacer(1.0, "k", clock=clock, sleep=clock.sleep, directory=str(tmp_path), window=60, budget=1)
+    far = clock.now + 10 * 3600  # written before the wall clock was set back
+    with open(pacer.path, "wb") as handle:
+        handle.write(pacing.serialize_state(dict(next=None, answered=[far], in_flight={"x": [far, far + 60]})))
     assert pacer.wait_turn() == 0.0
 
 
@@ -157,3 +183,152 @@ def test_two_real_processes_share_the_pace(tmp_path):
     assert len(starts) == 6
     gaps = [later - earlier for earlier, later in zip(starts, starts[1:])]
     assert min(gaps) >= interval - 1e-6, gaps
+
+
+# ---------------------------------------------------------------------- the window rule
+
+
+def run_requests(pacer, clock, latencies):
+    """Send one request per latency, one after the other; returns their starts."""
+    starts = []
+    for latency in latencies:
+        pacer.wait_turn()
+        starts.append(clock.now)
+        clock.now += latency
+        pacer.record_answer()
+    return starts
+
+
+def gaps(starts):
+    return [round(later - earlier, 6) for earlier, later in zip(starts, starts[1:])]
+
+
+def test_without_latency_the_window_rule_costs_nothing(tmp_path):
+    """At 10 a minute with the 1% margin, ten starts span 60.6 s: the spacing alone already keeps the window."""
+    clock = FakeClock()
+    pacer = SharedPacer(6.06, "k", clock=clock, sleep=clock.sleep, directory=str(tmp_path), window=60, budget=10)
+    starts = run_requests(pacer, clock, [0.5] * 25)  # answers within the margin (0.6 s at this scale)
+    assert gaps(starts) == [6.06] * 24
+
+
+def test_a_late_answer_delays_request_n_plus_budget(tmp_path):
+    """Request 0 answers 3 s after its start, so it may have arrived as late as that: request 10 (the budget) waits
+    for that answer plus the window, not only for its slot."""
+    clock = FakeClock()
+    start = clock.now
+    pacer = SharedPacer(1.0, "k", clock=clock, sleep=clock.sleep, directory=str(tmp_path), window=10, budget=10)
+    starts = run_requests(pacer, clock, [3.0] + [0.0] * 11)
+    assert [round(moment - start, 6) for moment in starts[:10]] == [0, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+    assert starts[10] - start == pytest.approx(3.0 + 10)  # answer of request 0 + window; its slot was 12
+    assert starts[11] - start == pytest.approx(14.0)  # the spacing again: request 1 answered at 3 (+ 10 = 13)
+    # Whatever the arrivals (each between its start and its answer), no 10 s window holds 11 requests.
+    answers = [moment + latency for moment, latency in zip(starts, [3.0] + [0.0] * 11)]
+    assert all(starts[index + 10] >= answers[index] + 10 - 1e-9 for index in range(len(starts) - 10))
+
+
+def test_the_window_rule_alone_without_spacing_allows_the_budget_and_no_more(tmp_path):
+    clock = FakeClock()
+    start = clock.now
+    pacer = SharedPacer(0.0, "k", clock=clock, sleep=clock.sleep, directory=str(tmp_path), window=10, budget=3)
+    starts = run_requests(pacer, clock, [1.0] * 7)
+    # Three in a row (each waits for the previous answer), then each waits for the answer three back + 10 s.
+    assert [round(moment - start, 6) for moment in starts] == [0, 1, 2, 11, 12, 13, 22]
+
+
+def test_a_request_in_flight_in_another_process_holds_the_next_back_until_its_answer(tmp_path):
+    clock = FakeClock()
+    start = clock.now
+    other = SharedPacer(1.0, "k", clock=clock, sleep=clock.sleep, directory=str(tmp_path), window=10, budget=1)
+    other.wait_turn()  # another process's request is on its way, no answer yet
+
+    def sleep_while_the_other_answers_late(seconds):
+        clock.sleep(seconds)
+        if clock.now - start >= 7:
+            other.record_answer()  # it answers while this process waits: 10 s after its start
+
+    this = SharedPacer(1.0, "k", clock=clock, sleep=sleep_while_the_other_answers_late, directory=str(tmp_path),
+                       window=10, budget=1)
+    this.wait_turn()
+    # Not at its slot (1 s), nor a window after the other's start: a window after the other's answer.
+    assert clock.now - start == pytest.approx(20.0)
+    assert len(read_state(this)["in_flight"]) == 1  # this one's own request, now on its way
+
+
+def test_a_request_in_flight_in_another_process_counts_within_the_budget(tmp_path):
+    clock = FakeClock()
+    start = clock.now
+    other = SharedPacer(1.0, "k", clock=clock, sleep=clock.sleep, directory=str(tmp_path), window=10, budget=2)
+    other.wait_turn()  # in flight for good
+    this = SharedPacer(1.0, "k", clock=clock, sleep=clock.sleep, directory=str(tmp_path), window=10, budget=2)
+    starts = run_requests(this, clock, [0.0] * 3)
+    # The budget is 2: with the other's request unanswered, each of these waits for the one before it + 10 s.
+    assert [round(moment - start, 6) for moment in starts] == [1, 11, 21]
+
+
+def test_a_stale_request_in_flight_counts_as_answered_at_its_deadline(tmp_path):
+    """A process that died between its start and its answer holds the others back, but not for ever."""
+    clock = FakeClock()
+    start = clock.now
+    crashed = SharedPacer(1.0, "k", clock=clock, sleep=clock.sleep, directory=str(tmp_path), window=10, budget=1,
+                          in_flight_seconds=30)
+    crashed.wait_turn()
+    del crashed  # never answers
+    this = SharedPacer(1.0, "k", clock=clock, sleep=clock.sleep, directory=str(tmp_path), window=10, budget=1)
+    this.wait_turn()
+    assert clock.now - start == pytest.approx(30.0 + 10.0)  # its deadline, then a window
+    state = read_state(this)
+    assert len(state["in_flight"]) == 1 and state["answered"] == []  # 30 + 10: it can hold nothing back now
+
+
+def test_an_answer_reported_after_its_deadline_still_counts(tmp_path):
+    clock = FakeClock()
+    start = clock.now
+    slow = SharedPacer(1.0, "k", clock=clock, sleep=clock.sleep, directory=str(tmp_path), window=10, budget=1,
+                       in_flight_seconds=5)
+    slow.wait_turn()
+    clock.now += 50  # past its deadline and the window after it: forgotten...
+    slow.record_answer()  # ...until it reports its answer, which is what the rule counts from
+    assert read_state(slow)["answered"] == [start + 50]
+    this = SharedPacer(1.0, "k", clock=clock, sleep=clock.sleep, directory=str(tmp_path), window=10, budget=1)
+    assert this.wait_turn() == pytest.approx(10.0)
+
+
+def test_the_state_keeps_only_what_can_hold_a_request_back(tmp_path):
+    clock = FakeClock()
+    pacer = SharedPacer(0.5, "k", clock=clock, sleep=clock.sleep, directory=str(tmp_path), window=10, budget=4)
+    run_requests(pacer, clock, [0.1] * 50)
+    state = read_state(pacer)
+    assert len(state["answered"]) == 4 and state["in_flight"] == {}
+    clock.now += 10
+    pacer.wait_turn()
+    assert read_state(pacer)["answered"] == []  # older than a window: none can matter any more
+
+
+def test_the_in_process_pacer_keeps_the_window_rule_too():
+    clock = FakeClock()
+    start = clock.now
+    pacer = Pacer(1.0, clock=clock, sleep=clock.sleep, window=10, budget=10)
+    starts = run_requests(pacer, clock, [3.0] + [0.0] * 10)
+    assert starts[10] - start == pytest.approx(13.0)
+
+
+def test_the_fallback_keeps_the_window_rule_and_what_the_file_said(tmp_path):
+    clock = FakeClock()
+    start = clock.now
+    messages = []
+    pacer = SharedPacer(1.0, "k", clock=clock, sleep=clock.sleep, directory=str(tmp_path), window=10, budget=2,
+                        on_fallback=messages.append)
+    run_requests(pacer, clock, [4.0])
+    os.remove(pacer.path)
+    os.mkdir(pacer.path)  # the file becomes unusable (a directory cannot be opened for writing, even by root)
+    starts = run_requests(pacer, clock, [0.0, 0.0])
+    assert not pacer.shared and len(messages) == 1
+    assert [round(moment - start, 6) for moment in starts] == [4, 14]  # the first answer (4) + the window
+
+
+def test_default_pacer_takes_the_window_budget_and_in_flight_time_from_the_config():
+    config = ConnectionConfig(api_url="https://a.test", access_token="t", requests_per_minute=600,
+                              rate_limit_window=1, timeout=7)
+    pacer = default_pacer(config)
+    assert (pacer.window, pacer.budget, pacer.in_flight_seconds) == (1.0, 10, 14.0)
+    assert pacer.min_interval == pytest.approx(0.101)
