@@ -49,8 +49,9 @@ class Scale:
     """The real limit (10 requests a 60 s window) with time shrunk by ``factor``.
 
     The simulator keeps 10 requests a window and shortens the window to 60 / factor seconds, so the limit keeps
-    its shape (the same burst, the same window); the collection is told ``requests_per_minute = 10 * factor``
-    and the baseline's delay after a 429 (one window at the real scale) shrinks by the same factor.
+    its shape (the same burst, the same window); the collection is told ``requests_per_minute = 10 * factor`` and
+    ``rate_limit_window`` = the simulator's window (its budget stays 10 requests a window), and the baseline's delay
+    after a 429 (one window at the real scale) shrinks by the same factor.
     """
 
     def __init__(self, factor):
@@ -60,12 +61,14 @@ class Scale:
         self.rate_limit = REAL_RPM
         self.window = REAL_WINDOW / factor
         self.requests_per_minute = int(round(REAL_RPM * factor))
+        self.rate_limit_window = self.window
         self.interval = 60.0 / self.requests_per_minute
         self.retry_delay = REAL_WINDOW / factor
 
     def as_dict(self):
         return dict(factor=self.factor, simulator_rate_limit=self.rate_limit, simulator_window_seconds=self.window,
-                    requests_per_minute=self.requests_per_minute, interval_seconds=self.interval,
+                    requests_per_minute=self.requests_per_minute, rate_limit_window_seconds=self.rate_limit_window,
+                    interval_seconds=self.interval,
                     baseline_retry_delay_seconds=self.retry_delay, real_requests_per_minute=REAL_RPM)
 
 
@@ -237,6 +240,29 @@ def batches(count):
     return int(math.ceil(count / float(PAGE)))
 
 
+def remediation_design_minimum(devices, plans):
+    """The fewest requests the remediation role can send by its design, with client credentials.
+
+    Where it differs from the absolute minimum, and why the design pays it:
+    - a token per module task (the group check, the listing, one per rule with targets): every task is its own
+      process and no module returns a token; with ``access_token`` there are none;
+    - the role's group check, then the look-up of ``opswat_device_action`` for each ``assign_to_group`` rule: the
+      module validates the group before any write and needs its name, since devices carry ``group_name`` only;
+    - ceil(T / 50) Device Details reads per rule of T targets: ``opswat_device_action`` reads before it writes,
+      which is what lets its check mode predict ``not_supported`` truthfully;
+    - and, thanks to those reads, ceil(C / 50) writes per rule where C counts only the devices the action applies
+      to, fewer than a client with the listing alone sends.
+    The bench's rules share no controlled state, so every device a rule matches is one of its targets.
+    """
+    acting = [plan for plan in plans if plan["matched"]]
+    assigning = [plan for plan in acting if plan["action"] == "assign_to_group"]
+    checks_groups = any(plan["action"] == "assign_to_group" for plan in plans)
+    return minimum(token=(1 if checks_groups else 0) + 1 + len(acting), list=batches(devices),
+                   groups=(1 if checks_groups else 0) + len(assigning),
+                   detail=sum(batches(plan["matched"]) for plan in acting),
+                   action=sum(batches(plan["changes"]) for plan in acting))
+
+
 def projected_real_seconds(counts, wall, scale):
     """The run's wall time had it run at the real limit, from its measured run at the scaled one.
 
@@ -321,6 +347,7 @@ def run_playbook(ctx, sim, playbook, name, variables=None, requests_per_minute=N
     report_path = os.path.join(scratch, "report.json")
     values = dict(api_url=sim.url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
                   requests_per_minute=requests_per_minute or ctx.scale.requests_per_minute,
+                  rate_limit_window=ctx.scale.rate_limit_window,
                   retries_on_429=30, delay_on_429=ctx.scale.retry_delay, bench_report=report_path)
     values.update(variables or {})
     vars_path = os.path.join(scratch, "vars.json")
@@ -347,7 +374,7 @@ def run_module(ctx, sim, module, args, name, requests_per_minute):
     """Run a module of the collection directly (``python -m``), as Ansible runs it on the target, with ``args``."""
     scratch = ctx.scratch(name)
     module_args = dict(api_url=sim.url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-                       requests_per_minute=requests_per_minute)
+                       requests_per_minute=requests_per_minute, rate_limit_window=ctx.scale.rate_limit_window)
     module_args.update(args)
     args_path = os.path.join(scratch, "args.json")
     with open(args_path, "w", encoding="utf-8") as handle:
@@ -593,7 +620,7 @@ class Remediation(Scenario):
         playbooks = dict(collection=os.path.join(PLAYBOOKS, "remediation.yml"),
                          baseline=os.path.join(BASELINE, "remediation.yml"))
         runs = {}
-        low = plans = None
+        low = design = plans = None
         for side in sides:
             if side not in playbooks:
                 continue
@@ -602,6 +629,7 @@ class Remediation(Scenario):
                 plans = rule_plan(sim, REMEDIATION_RULES)
                 low = minimum(token=1, list=batches(ctx.sizes.devices), groups=1,
                               action=sum(batches(plan["to_write"]) for plan in plans))
+                design = remediation_design_minimum(ctx.sizes.devices, plans)
 
                 quarantined = _all_in_state(sim, plans[0]["change_ids"], "group_name", ASSIGN_GROUP)
                 exempted = _all_in_state(sim, plans[1]["change_ids"], "status", "exempted")
@@ -611,7 +639,7 @@ class Remediation(Scenario):
             finally:
                 sim.stop()
         rules = [dict((key, value) for key, value in plan.items() if key not in ("ids", "change_ids")) for plan in plans]
-        return dict(self.describe(), minimum=low, runs=runs, rules=rules)
+        return dict(self.describe(), minimum=low, design_minimum=design, runs=runs, rules=rules)
 
 
 class BigListing(Scenario):
@@ -758,6 +786,11 @@ def evaluate_targets(scenarios, tolerance=0.05):
         label = "%d. %s" % (scenario["number"], scenario["title"])
         targets.append(dict(target="requests = minimum", scenario=label, met=run["requests"] == scenario["minimum"]["total"],
                             value="%d / %d" % (run["requests"], scenario["minimum"]["total"])))
+        design = scenario.get("design_minimum")
+        if design:
+            targets.append(dict(target="requests = design minimum (not the issue's target)", scenario=label,
+                                met=run["requests"] == design["total"],
+                                value="%d / %d" % (run["requests"], design["total"])))
         targets.append(dict(target="zero 429", scenario=label, met=run["throttled"] == 0, value=str(run["throttled"])))
         targets.append(dict(target="request span within 5% of the bound", scenario=label,
                             met=run["span_ratio"] is not None and run["span_ratio"] <= 1 + tolerance,

@@ -46,7 +46,8 @@ def parse_args(argv):
     parser.add_argument("--big", type=int, help="fleet of scenario 6 (default 50,000)")
     parser.add_argument("--scale", type=float, default=60.0,
                         help="time scale factor: the simulator allows 10 requests a 60/SCALE s window and the"
-                             " collection gets requests_per_minute = 10*SCALE (default 60)")
+                             " collection gets requests_per_minute = 10*SCALE and rate_limit_window = 60/SCALE"
+                             " (default 60)")
     parser.add_argument("--scenarios", default="1,2,3,4,5,6", help="comma-separated scenario numbers (default all)")
     parser.add_argument("--sides", default=",".join(benchlib.SIDES),
                         help="comma-separated sides: collection, baseline, baseline_batched (default all)")
@@ -118,8 +119,9 @@ def main(argv=None):
     ctx = benchlib.Context(scale, sizes, verbose=args.verbose, log=log)
     started = datetime.now(timezone.utc)
     load_before = benchlib.machine_info()["load_average"]
-    log("bench: scale %g (simulator %d requests a %g s window, requests_per_minute %d), %s; scratch %s"
-        % (scale.factor, scale.rate_limit, scale.window, scale.requests_per_minute,
+    log("bench: scale %g (simulator %d requests a %g s window, requests_per_minute %d, rate_limit_window %g), %s;"
+        " scratch %s"
+        % (scale.factor, scale.rate_limit, scale.window, scale.requests_per_minute, scale.rate_limit_window,
            ", ".join("%s %s" % (k, format(v, ",")) for k, v in sizes.as_dict().items()), ctx.workdir))
     clock = time.monotonic()
     try:
