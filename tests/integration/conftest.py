@@ -11,7 +11,7 @@ The behaviour of a module (filters, batching, idempotence, partial failure, bad 
 second of CPU that each ansible-playbook task costs, so that `make test` stays within its time budget.
 
 The simulator's rate limit is scaled down (``RATE_LIMIT`` requests per ``WINDOW`` seconds) and the
-collection's ``requests_per_minute`` is scaled to match, so the shape of the real 10-a-minute limit is
+collection's ``requests_per_minute`` and ``rate_limit_window`` are scaled to match, so the shape of the real 10-a-minute limit is
 kept while a test runs in seconds. Every run is searched for the known secrets: none may appear.
 """
 
@@ -77,7 +77,7 @@ def simulator():
 
 def connection_vars(sim, **overrides):
     values = dict(api_url=sim.url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-                  requests_per_minute=REQUESTS_PER_MINUTE, rate_limit_timeout=30, timeout=10)
+                  requests_per_minute=REQUESTS_PER_MINUTE, rate_limit_window=WINDOW, rate_limit_timeout=30, timeout=10)
     values.update(overrides)
     return dict((key, value) for key, value in values.items() if value is not None)
 
@@ -95,7 +95,7 @@ def run_play(simulator, tmp_path):
 
     def run(tasks, check=False, diff=False, connection=None, env=None, verbosity=4, expect_rc=0):
         command_run, results = ansible_runs.run_play(
-            tmp_path, tasks, secrets_of(simulator), module_defaults=connection or connection_vars(simulator),
+            tmp_path, tasks, secrets_of(simulator), module_defaults=connection_vars(simulator) if connection is None else connection,
             check=check, diff=diff, env=env, verbosity=verbosity, name="integration")
         assert command_run.returncode == expect_rc, command_run.output[-6000:]
         return PlayResult(command_run.returncode, command_run.output, results)
@@ -106,8 +106,8 @@ def run_play(simulator, tmp_path):
 def opswat_env(sim):
     """The connection as a pipeline gives it: environment variables only."""
     return dict(OPSWAT_API_URL=sim.url, OPSWAT_CLIENT_ID=CLIENT_ID, OPSWAT_CLIENT_SECRET=CLIENT_SECRET,
-                OPSWAT_REQUESTS_PER_MINUTE=str(REQUESTS_PER_MINUTE), OPSWAT_RATE_LIMIT_TIMEOUT="30",
-                OPSWAT_TIMEOUT="10")
+                OPSWAT_REQUESTS_PER_MINUTE=str(REQUESTS_PER_MINUTE), OPSWAT_RATE_LIMIT_WINDOW=str(WINDOW),
+                OPSWAT_RATE_LIMIT_TIMEOUT="30", OPSWAT_TIMEOUT="10")
 
 
 def run_playbook(sim, tmp_path, playbook, extra_vars=None, check=False, verbosity=1, expect_rc=0, env=True,

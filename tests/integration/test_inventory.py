@@ -18,8 +18,8 @@ import sys
 
 import pytest
 
-from conftest import (CLIENT_ID, CLIENT_SECRET, REQUESTS_PER_MINUTE, STATIC_TOKEN, ansible_runs, leaked_secrets,
-                      requests_by_endpoint, secrets_of, start_simulator)
+from conftest import (CLIENT_ID, CLIENT_SECRET, REQUESTS_PER_MINUTE, STATIC_TOKEN, WINDOW, ansible_runs,
+                      leaked_secrets, requests_by_endpoint, secrets_of, start_simulator)
 
 BIN = os.path.dirname(sys.executable)
 EVIL_POSITION = 3  # tests/simulator/itaccess_sim/fleet.py AWKWARD_NAMES
@@ -63,7 +63,8 @@ class InventoryRun(object):
 
 def base_config(sim, **options):
     config = {"plugin": "opswat.it_access.devices", "api_url": sim.url, "client_id": CLIENT_ID,
-              "client_secret": CLIENT_SECRET, "requests_per_minute": REQUESTS_PER_MINUTE, "rate_limit_timeout": 30,
+              "client_secret": CLIENT_SECRET, "requests_per_minute": REQUESTS_PER_MINUTE, "rate_limit_window": WINDOW,
+              "rate_limit_timeout": 30,
               "timeout": 10}
     config.update(options)
     return dict((key, value) for key, value in config.items() if value is not None)

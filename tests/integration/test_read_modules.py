@@ -166,8 +166,9 @@ def test_group_info_lists_and_matches_names_exactly_in_check_mode_too(simulator,
 
 def test_access_token_and_options_from_the_environment(simulator, run_play):
     env = dict(OPSWAT_API_URL=simulator.url, OPSWAT_ACCESS_TOKEN=STATIC_TOKEN,
-               OPSWAT_REQUESTS_PER_MINUTE=str(REQUESTS_PER_MINUTE), OPSWAT_TIMEOUT="10",
-               OPSWAT_VALIDATE_CERTS="false")
+               OPSWAT_REQUESTS_PER_MINUTE=str(REQUESTS_PER_MINUTE), OPSWAT_RATE_LIMIT_WINDOW=str(WINDOW),
+               OPSWAT_TIMEOUT="10", OPSWAT_VALIDATE_CERTS="false")
+    # No module_defaults at all: everything comes from the environment.
     result = run_play([dict(id="few", **device_info(max_devices=3))], connection={}, env=env)
     assert result["few"]["count"] == 3
     assert requests_by_endpoint(simulator, "token") == []
