@@ -258,7 +258,12 @@ simulator: ## Run the simulator in the foreground (SIM_ARGS='...')
 bench: ## The benchmarks (BENCH_ARGS='--quick' for a short run); rewrites docs/performance.md
 	@if [ -f tests/benchmarks/run.py ]; then $(LOCKED) $(MAKE) do-bench; \
 	else echo "bench: tests/benchmarks/run.py is not built yet"; fi
-do-bench: venv-primary sync
+# matplotlib (the PNG plot) goes into the primary venv for the bench only; the stamp lives in the venv, so a
+# rebuilt venv gets it again.
+$(VENV_PRIMARY)/.bench-stamp: requirements-bench.txt $(VENV_PRIMARY)/.stamp
+	@$(VENV_PRIMARY)/bin/python -m pip install -q --disable-pip-version-check -r requirements-bench.txt \
+	  2> >(grep -v 'is ignored' >&2) && touch $@
+do-bench: venv-primary $(VENV_PRIMARY)/.bench-stamp sync
 	@$(IN_TREE) $(PRIMARY) PYTHONPATH="$(TREE)/tests/simulator" python tests/benchmarks/run.py --repo "$(CURDIR)" $(BENCH_ARGS)
 
 fragments: ## Regenerate plugins/doc_fragments/connection.py from the connection options (a unit test checks it)
