@@ -174,10 +174,10 @@ from ansible.errors import AnsibleParserError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.opswat.it_access.plugins.module_utils.client import MAX_PAGE_SIZE, Client
+from ansible_collections.opswat.it_access.plugins.module_utils.client import Client
 from ansible_collections.opswat.it_access.plugins.module_utils.connection import CONNECTION_OPTIONS, config_from_params
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
-    FILTER_CHOICES, as_list, device_macs, list_matching, validate_filters)
+    FILTER_CHOICES, as_list, check_listing_options, device_macs, list_matching, validate_filters)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import OpswatError
 
 try:
@@ -352,11 +352,6 @@ class Settings(object):
         self.prefix = prefix
 
 
-def fetch_devices(client, settings):
-    """The devices that match the filters, in enrolment order, at most ``max_devices``."""
-    return list_matching(client, settings.filters, settings.page_size, settings.max_devices)
-
-
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     """Hosts from the devices of an IT Access account."""
 
@@ -436,12 +431,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleParserError("%s: %s" % (PLUGIN_NAME, error.message)) from None
 
         max_devices = self.get_option("max_devices")
-        if max_devices is not None and max_devices < 1:
-            raise AnsibleParserError("%s: max_devices: must be at least 1, got %d" % (PLUGIN_NAME, max_devices))
         page_size = self.get_option("page_size")
-        if page_size is None or not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise AnsibleParserError("%s: page_size: must be between 1 and %d (the API's maximum), got %s"
-                                     % (PLUGIN_NAME, MAX_PAGE_SIZE, page_size))
+        try:
+            check_listing_options(page_size, max_devices)
+        except OpswatError as error:
+            raise AnsibleParserError("%s: %s" % (PLUGIN_NAME, error.message)) from None
         hostnames = self._choices("hostnames", HOSTNAME_SOURCES)
         if not hostnames:
             raise AnsibleParserError("%s: hostnames: must name at least one of %s" % (PLUGIN_NAME, ", ".join(HOSTNAME_SOURCES)))
@@ -510,7 +504,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         client = None
         try:
             client = self._client(settings.config)
-            devices = fetch_devices(client, settings)
+            devices = list_matching(client, settings.filters, settings.page_size, settings.max_devices)
             self.display.v("%s: %d devices listed with %d requests" % (PLUGIN_NAME, len(devices), client.metrics["requests"]))
             self.display.vvv("%s: api_requests %s" % (PLUGIN_NAME, json.dumps(client.metrics, sort_keys=True)))
         except OpswatError as error:

@@ -19,6 +19,7 @@ import time
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 
+from ansible_collections.opswat.it_access.plugins.module_utils.devices import MAX_PAGE_SIZE, check_page_size, unique_strings
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import (
     ApiError, AuthenticationError, InputError, NotFoundError, OpswatError, RateLimitError, TransportError,
     UnexpectedResponseError)
@@ -46,7 +47,6 @@ DEVICE_DETAILS_PATH = "/o/api/v3.8/devices/detail"
 GROUPS_PATH = "/o/api/v3/groups"
 DEVICE_ACTION_PATH = "/o/api/v3.3/devices/action"
 
-MAX_PAGE_SIZE = 50  # the API's maximum for every list and batch
 RETRIABLE_STATUSES = (500, 502, 503, 504)
 BODY_EXCERPT_CHARS = 500
 MESSAGE_EXCERPT_CHARS = 200
@@ -145,9 +145,8 @@ class Client(object):
 
         The arguments are checked now; requests are sent as the iterator is consumed.
         """
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise InputError("page_size", "must be an integer between 1 and %d (the API's maximum), got %r"
-                             % (MAX_PAGE_SIZE, page_size))
+        check_page_size(page_size)
+        # 0 is allowed here (an empty listing, no request); users' options start at 1 (check_listing_options).
         if max_devices is not None and (isinstance(max_devices, bool) or not isinstance(max_devices, int)
                                         or max_devices < 0):
             raise InputError("max_devices", "must be an integer, 0 or more, got %r" % (max_devices,))
@@ -156,7 +155,7 @@ class Client(object):
     def get_device_details(self, ids):
         """Device Details (v3.8) of ``ids`` (device ids or MACs), 50 a request; unknown ids are left out."""
         devices = []
-        for batch in _batches(_unique_strings("ids", ids), MAX_PAGE_SIZE):
+        for batch in _batches(unique_strings("ids", ids), MAX_PAGE_SIZE):
             response, data = self._exchange("POST", DEVICE_DETAILS_PATH, json_body={"ids": batch, "opt": 0},
                                             accept_statuses=(404,))
             if response.status == 404:
@@ -201,7 +200,7 @@ class Client(object):
         if params is not None and not isinstance(params, dict):
             raise InputError("params", "must be a dict, got %s" % type(params).__name__)
         key = "ids" if ids is not None else "macs"
-        batches = _batches(_unique_strings(key, ids if ids is not None else macs), MAX_PAGE_SIZE)
+        batches = _batches(unique_strings(key, ids if ids is not None else macs), MAX_PAGE_SIZE)
 
         results = []
         for index, batch in enumerate(batches):
@@ -526,21 +525,6 @@ def _after_retries(count):
 
 def _batches(values, size):
     return [values[start:start + size] for start in range(0, len(values), size)]
-
-
-def _unique_strings(option, values):
-    """``values`` without repeats, in their order; each a non-empty string."""
-    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
-        raise InputError(option, "must be a list of strings, got %s" % type(values).__name__)
-    unique = []
-    seen = set()
-    for value in values:
-        if not isinstance(value, str) or not value:
-            raise InputError(option, "must hold non-empty strings, got %r" % (value,))
-        if value not in seen:
-            seen.add(value)
-            unique.append(value)
-    return unique
 
 
 def _as_int(value):

@@ -32,6 +32,9 @@ FILTER_CHOICES = {
     "group_name": None,
 }
 
+# The API's maximum for every list and batch: devices a page, ids a Device Details or Device Action request.
+MAX_PAGE_SIZE = 50
+
 _MAC_SEPARATED = re.compile(r"^[0-9a-f]{2}([:-])[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}$")
 _MAC_DOTTED = re.compile(r"^[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}$")
 _MAC_BARE = re.compile(r"^[0-9a-f]{12}$")
@@ -60,6 +63,32 @@ def unique(values):
             seen.add(value)
             result.append(value)
     return result
+
+
+def unique_strings(option, values):
+    """``values`` (a list of non-empty strings) without repeats, in their order; else InputError naming ``option``."""
+    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
+        raise InputError(option, "must be a list of strings, got %s" % type(values).__name__)
+    values = list(values)
+    for value in values:
+        if not isinstance(value, str) or not value:
+            raise InputError(option, "must hold non-empty strings, got %r" % (value,))
+    return unique(values)
+
+
+def check_page_size(page_size):
+    """A page of Get Devices holds 1 to MAX_PAGE_SIZE devices; InputError naming ``page_size`` otherwise."""
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InputError("page_size", "must be an integer between 1 and %d (the API's maximum), got %r"
+                         % (MAX_PAGE_SIZE, page_size))
+
+
+def check_listing_options(page_size, max_devices):
+    """The options of a user's listing (opswat_device_info, the inventory plugin), checked before any request."""
+    check_page_size(page_size)
+    if max_devices is not None and (isinstance(max_devices, bool) or not isinstance(max_devices, int)
+                                    or max_devices < 1):
+        raise InputError("max_devices", "must be at least 1, got %r" % (max_devices,))
 
 
 def normalize_macs(values, option="macs"):

@@ -151,8 +151,8 @@ api_requests:
 """
 
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
-    DEVICE_STATUSES, DEVICE_TYPES, OS_TYPES, SEVERITIES, device_macs, list_matching, matches, normalize_macs, unique,
-    validate_filters)
+    DEVICE_STATUSES, DEVICE_TYPES, OS_TYPES, SEVERITIES, check_listing_options, device_macs, list_matching, matches,
+    normalize_macs, unique, validate_filters)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 from ansible_collections.opswat.it_access.plugins.module_utils.module import run_module
 
@@ -195,10 +195,7 @@ def run(module, client):
     for option in ("device_ids", "macs"):
         if params[option] is not None and not params[option]:
             raise InputError(option, "must not be an empty list")
-    if params["max_devices"] is not None and params["max_devices"] < 1:
-        raise InputError("max_devices", "must be at least 1, got %d" % params["max_devices"])
-    if not 1 <= params["page_size"] <= 50:
-        raise InputError("page_size", "must be between 1 and 50 (the API's maximum), got %d" % params["page_size"])
+    check_listing_options(params["page_size"], params["max_devices"])
     active_filters = validate_filters(params)
     if params["macs"] is not None:
         normalize_macs(params["macs"])  # an invalid MAC fails before any request
