@@ -50,6 +50,17 @@ options:
       - Return at most this many devices, the first ones by enrolment time that match the filters.
       - The listing stops as soon as it has them, which saves requests.
     type: int
+  fields:
+    description:
+      - Return only these fields of each device (C(device_id) is always returned), for example
+        V(status), V(group_name) and V(last_seen). Filters still apply to every field.
+      - A field a device does not have is left out of that device.
+      - The requests are the same; what shrinks is the result. Listing thousands of devices, this saves most of
+        the time and memory Ansible spends receiving, registering and templating the result (about a
+        millisecond a device for the full fields). The remediation role uses it.
+      - By default every field the API returns.
+    type: list
+    elements: str
 seealso:
   - module: opswat.it_access.opswat_device_action
   - module: opswat.it_access.opswat_group_info
@@ -106,8 +117,8 @@ EXAMPLES = r"""
 RETURN = r"""
 devices:
   description:
-    - The matching devices, as the API returns them, in enrolment order for a listing and in the order
-      of O(device_ids) or O(macs) for a look-up.
+    - The matching devices, as the API returns them (only O(fields) when given), in enrolment order for a
+      listing and in the order of O(device_ids) or O(macs) for a look-up.
   returned: success
   type: list
   elements: dict
@@ -152,7 +163,7 @@ api_requests:
 
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
     DEVICE_STATUSES, DEVICE_TYPES, OS_TYPES, SEVERITIES, check_listing_options, device_macs, list_matching, matches,
-    normalize_macs, unique, validate_filters)
+    normalize_macs, unique, unique_strings, validate_filters)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 from ansible_collections.opswat.it_access.plugins.module_utils.module import run_module
 
@@ -166,6 +177,7 @@ MODULE_OPTIONS = dict(
     group_name=dict(type="list", elements="str"),
     max_devices=dict(type="int"),
     page_size=dict(type="int", default=50),
+    fields=dict(type="list", elements="str"),
 )
 
 
@@ -196,6 +208,9 @@ def run(module, client):
         if params[option] is not None and not params[option]:
             raise InputError(option, "must not be an empty list")
     check_listing_options(params["page_size"], params["max_devices"])
+    fields = None
+    if params["fields"] is not None:
+        fields = unique(["device_id"] + unique_strings("fields", params["fields"]))
     active_filters = validate_filters(params)
     if params["macs"] is not None:
         normalize_macs(params["macs"])  # an invalid MAC fails before any request
@@ -207,6 +222,8 @@ def run(module, client):
         devices = devices[:max_devices] if max_devices else devices
     else:
         devices = list_matching(client, active_filters, params["page_size"], max_devices)
+    if fields is not None:
+        devices = [dict((name, device[name]) for name in fields if name in device) for device in devices]
     return dict(changed=False, devices=devices, count=len(devices))
 
 

@@ -88,6 +88,23 @@ def test_filters_combine_or_within_and_across(simulator, run_module):
     assert got("nothing") == []
 
 
+def test_fields_trims_each_device_after_the_filters_matched_on_every_field(simulator, run_module):
+    listed = run_module("device_info", severity=["critical"], os_type=["windows"], fields=["status", "last_seen"])
+    expected = [d for d in simulator.fleet.devices if d["severity"] == "critical" and "windows" in os_types(d)]
+    assert expected and [d["device_id"] for d in listed["devices"]] == [d["device_id"] for d in expected]
+    assert all(sorted(device) == ["device_id", "last_seen", "status"] for device in listed["devices"])
+    assert listed["devices"][0]["status"] == expected[0]["status"]
+    assert len(requests_by_endpoint(simulator, "devices")) == math.ceil(len(simulator.fleet.devices) / 50.0)
+
+    wanted = [d["device_id"] for d in simulator.fleet.devices[:3]]
+    looked_up = run_module("device_info", device_ids=wanted, fields=["group_name", "no_such_field", "group_name"])
+    assert [sorted(device) for device in looked_up["devices"]] == [["device_id", "group_name"]] * 3
+
+    simulator.clear_log()
+    bad = run_module("device_info", fields=["status", ""])
+    assert bad.failed and "fields" in bad.msg and simulator.request_log() == []
+
+
 def test_max_devices_stops_listing_once_it_has_them(simulator, run_module):
     result = run_module("device_info", max_devices=60)
     assert [device["device_id"] for device in result["devices"]] == fleet_ids(simulator)[:60]
