@@ -20,22 +20,12 @@ import pytest
 
 from conftest import (CLIENT_ID, CLIENT_SECRET, REQUESTS_PER_MINUTE, STATIC_TOKEN, WINDOW, ansible_runs,
                       leaked_secrets, requests_by_endpoint, secrets_of, start_simulator)
+from ansible_runs import plain  # tests/support, put on sys.path by conftest
 
 BIN = os.path.dirname(sys.executable)
 EVIL_POSITION = 3  # tests/simulator/itaccess_sim/fleet.py AWKWARD_NAMES
 EVIL_NAME = "{{ lookup('env','HOME') }}"
 HOME_MARKER = "home-marker-3b7e91"
-
-
-def plain(value):
-    """A value of ``ansible-inventory --list`` without the markers of unsafe values (2.19+ writes them)."""
-    if isinstance(value, dict):
-        if set(value) == set(["__ansible_unsafe"]):
-            return plain(value["__ansible_unsafe"])
-        return dict((key, plain(item)) for key, item in value.items())
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
 
 
 class InventoryRun(object):

@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 # pylint: disable=wrong-import-position
 # inprocess puts the collection under test on sys.path (and checks it is this tree) before these imports.
 import ansible_runs  # noqa: E402
-from ansible_runs import BIN, cli_environment  # noqa: E402,F401  pylint: disable=unused-import  # re-exported for the suite
+from ansible_runs import BIN, cli_environment, plain  # noqa: E402,F401  pylint: disable=unused-import  # re-exported for the suite
 from inprocess import ModuleRun, run_module  # noqa: E402,F401  pylint: disable=unused-import  # re-exported for the suite
 
 from ansible_collections.opswat.it_access.plugins.module_utils import client as client_module  # noqa: E402
@@ -189,17 +189,6 @@ def inventory_failure(output, file_name):
         elif start is not None and line.startswith("Origin:") and ("/%s'" % file_name) in line:
             return "\n".join(lines[start:index + 1])
     return ""
-
-
-def plain(value):
-    """An ``ansible-inventory --list`` value without the markers of unsafe values (2.19+ writes them)."""
-    if isinstance(value, dict):
-        if set(value) == set(["__ansible_unsafe"]):
-            return plain(value["__ansible_unsafe"])
-        return dict((key, plain(item)) for key, item in value.items())
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
 
 
 def inventory_device_ids(data):

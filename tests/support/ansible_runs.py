@@ -127,3 +127,14 @@ def run_inventory(tmp_path, sources, secrets, args=("--list",), env=None, verbos
         command.append("-" + "v" * verbosity)
     run = run_command(command, tmp_path, secrets, env=env, cwd=cwd)
     return run, _read_json(output_path, secrets, "the inventory")
+
+
+def plain(value):
+    """An ``ansible-inventory --list`` value without the markers of unsafe values (2.19+ writes them)."""
+    if isinstance(value, dict):
+        if set(value) == set(["__ansible_unsafe"]):
+            return plain(value["__ansible_unsafe"])
+        return dict((key, plain(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
