@@ -81,6 +81,20 @@ options:
       - Seconds to wait for each HTTP answer.
       - 'Environment variable: E(OPSWAT_TIMEOUT).'
     type: float
+  token_cache:
+    default: true
+    description:
+      - Whether the tasks of the same account on this machine share the access token they fetch with the client
+        credentials, so that each task does not spend one of the O(requests_per_minute) on a new token. Without
+        it, a play of five tasks fetches five tokens.
+      - 'The token is kept, until shortly before it expires, in a file only the user can read, under the system
+        temp directory (the same private directory as the pace). It is encrypted and authenticated with keys derived
+        from O(client_secret): without the secret, which can fetch a token anyway, the file is worth nothing. A
+        cached token the service rejects is discarded and a new one fetched.'
+      - Set it to V(false) to fetch a token in every task and write no token to disk. It has no effect with O(access_token)
+        alone.
+      - 'Environment variable: E(OPSWAT_TOKEN_CACHE).'
+    type: bool
   validate_certs:
     default: true
     description:
@@ -174,6 +188,22 @@ options:
     env:
       - name: OPSWAT_TIMEOUT
     type: float
+  token_cache:
+    default: true
+    description:
+      - Whether the tasks of the same account on this machine share the access token they fetch with the client
+        credentials, so that each task does not spend one of the O(requests_per_minute) on a new token. Without
+        it, a play of five tasks fetches five tokens.
+      - 'The token is kept, until shortly before it expires, in a file only the user can read, under the system
+        temp directory (the same private directory as the pace). It is encrypted and authenticated with keys derived
+        from O(client_secret): without the secret, which can fetch a token anyway, the file is worth nothing. A
+        cached token the service rejects is discarded and a new one fetched.'
+      - Set it to V(false) to fetch a token in every task and write no token to disk. It has no effect with O(access_token)
+        alone.
+      - 'Environment variable: E(OPSWAT_TOKEN_CACHE).'
+    env:
+      - name: OPSWAT_TOKEN_CACHE
+    type: bool
   validate_certs:
     default: true
     description:

@@ -25,6 +25,7 @@ from ansible_collections.opswat.it_access.plugins.module_utils.errors import (
     UnexpectedResponseError)
 from ansible_collections.opswat.it_access.plugins.module_utils.pacing import default_pacer
 from ansible_collections.opswat.it_access.plugins.module_utils.redact import Redactor
+from ansible_collections.opswat.it_access.plugins.module_utils.token_cache import UNKNOWN_LIFETIME_SECONDS, default_token_cache
 from ansible_collections.opswat.it_access.plugins.module_utils.transport import (
     DROPPED, HAS_REQUESTS, NOT_SENT, REQUESTS_IMPORT_ERROR, TIMEOUT, TLS, RequestsTransport,
     TransportFailure)
@@ -64,12 +65,13 @@ ACTION_MAY_HAVE_BEEN_APPLIED = ("The action may have been applied: check the dev
 class Client(object):
     """Talks to one IT Access tenant with one ``ConnectionConfig``.
 
-    ``on_secret(value)`` is called with every secret learnt at run time (fetched access tokens), ``log(msg)``
-    receives redacted debug lines. ``transport``, ``clock``, ``sleep`` and ``pacer`` are injection points for
-    tests. The retry settings below are attributes so tests can shorten them.
+    ``on_secret(value)`` is called with every secret learnt at run time (fetched or cached access tokens),
+    ``log(msg)`` receives redacted debug lines. ``transport``, ``clock``, ``sleep``, ``pacer`` and ``token_cache``
+    are injection points for tests. The retry settings below are attributes so tests can shorten them.
     """
 
-    def __init__(self, config, on_secret=None, log=None, transport=None, clock=None, sleep=None, pacer=None):
+    def __init__(self, config, on_secret=None, log=None, transport=None, clock=None, sleep=None, pacer=None,
+                 token_cache=None):
         self._config = config
         self._on_secret = on_secret
         self._log_sink = log
@@ -94,6 +96,10 @@ class Client(object):
 
         self._token = config.access_token
         self._token_refresh_at = None  # None: lifetime unknown, used until the API rejects it
+        # Where the token in use came from: "config", "cache" or "fetched".
+        self._token_source = "config" if config.access_token else None
+        self._cache_rejected = False  # a cached token was rejected: fetch from now on
+        self._token_cache = token_cache if token_cache is not None else default_token_cache(config, clock=clock)
 
         if transport is None:
             if not HAS_REQUESTS:
@@ -323,11 +329,14 @@ class Client(object):
                 self._retries += 1
                 continue
             if status == 401 and authenticated:
-                if not refreshed and self._has_client_credentials():
-                    refreshed = True
-                    self._token = None
+                # The token expired or was revoked: replace it, once a call. A rejected cached token does not use
+                # up that once (the cache is then left alone by this client), so it costs no more than no cache.
+                from_cache = self._token_source == "cache"
+                self._reject_token(params["access_token"])
+                if (from_cache or not refreshed) and self._has_client_credentials():
+                    refreshed = refreshed or not from_cache
                     self._retries += 1
-                    self._log("%s %s: the access token was rejected (HTTP 401); fetching a new one" % (method, path))
+                    self._log("%s %s: the access token was rejected (HTTP 401); replacing it" % (method, path))
                     continue
                 raise AuthenticationError(self.redact(
                     "%s %s: the access token was rejected: expired or invalid (HTTP 401)%s"
@@ -388,10 +397,43 @@ class Client(object):
         if self._token is not None and (self._token_refresh_at is None or self._clock() < self._token_refresh_at):
             return self._token
         if self._has_client_credentials():
-            return self._fetch_token()
+            return self._cached_token() or self._fetch_token()
         if self._token is not None:
             return self._token
         raise AuthenticationError("no credentials: give access_token, or client_id with client_secret")
+
+    def _use_token(self, token, source, refresh_in):
+        """Make ``token`` the one sent; ``refresh_in``: seconds until it should be replaced (None: when rejected)."""
+        self._redactor.add(token)
+        if self._on_secret is not None:
+            self._on_secret(token)
+        self._token = token
+        self._token_source = source
+        self._token_refresh_at = None if refresh_in is None else self._clock() + refresh_in
+
+    def _cached_token(self):
+        """The token another task of the account cached (see token_cache.py), or None."""
+        if self._token_cache is None or self._cache_rejected:
+            return None
+        entry = self._token_cache.load()
+        if entry is None:
+            return None
+        token, expires_at = entry
+        self._use_token(token, "cache", expires_at - self._wall_clock())
+        self._log("using the access token cached by an earlier task (token_cache)")
+        return token
+
+    def _reject_token(self, token):
+        """The service refused ``token``: never send it again, nor leave it in the cache for the next task.
+
+        A given token with no client credentials to replace it stays: the error that follows says what to do.
+        """
+        if self._token_source == "cache":
+            self._cache_rejected = True
+        if self._token_cache is not None and self._token_source in ("cache", "fetched"):
+            self._token_cache.discard(token)
+        if self._has_client_credentials():
+            self._token = None
 
     def _fetch_token(self):
         form = {"client_id": self._config.client_id, "client_secret": self._config.client_secret,
@@ -409,17 +451,17 @@ class Client(object):
                 "POST %s: the answer holds no access_token (members: %s)"
                 % (TOKEN_PATH, ", ".join(sorted(data)) if isinstance(data, dict) else type(data).__name__)),
                 status=response.status)
-        self._redactor.add(token)
-        if self._on_secret is not None:
-            self._on_secret(token)
         lifetime = _as_seconds(data.get("expires_in"))
-        if lifetime is not None and lifetime > 0:
-            # 60 s early, or at half-life when the lifetime is too short for that margin.
-            self._token_refresh_at = self._clock() + max(lifetime - TOKEN_REFRESH_MARGIN_SECONDS, lifetime / 2.0)
-        else:
-            self._token_refresh_at = None
-        self._token = token
+        # 60 s early, or at half-life when the lifetime is too short for that margin.
+        refresh_in = (max(lifetime - TOKEN_REFRESH_MARGIN_SECONDS, lifetime / 2.0)
+                      if lifetime is not None and lifetime > 0 else None)
+        self._use_token(token, "fetched", refresh_in)
         self._log("fetched an access token (expires_in: %s)" % data.get("expires_in"))
+        if self._token_cache is not None:
+            shared_for = refresh_in if refresh_in is not None else UNKNOWN_LIFETIME_SECONDS
+            if not self._token_cache.store(token, self._wall_clock() + shared_for):
+                self._log("the access token could not be cached for the next tasks (token_cache): %s is unusable"
+                          % self._token_cache.directory)
         return token
 
     # ------------------------------------------------------------------ rate limiting

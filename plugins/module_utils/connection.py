@@ -105,6 +105,22 @@ CONNECTION_OPTIONS = {
             " requests a 1-second window.",
         ],
     ),
+    "token_cache": dict(
+        type="bool",
+        default=True,
+        env="OPSWAT_TOKEN_CACHE",
+        description=[
+            "Whether the tasks of the same account on this machine share the access token they fetch with the"
+            " client credentials, so that each task does not spend one of the O(requests_per_minute) on a new"
+            " token. Without it, a play of five tasks fetches five tokens.",
+            "The token is kept, until shortly before it expires, in a file only the user can read, under the"
+            " system temp directory (the same private directory as the pace). It is encrypted and authenticated"
+            " with keys derived from O(client_secret): without the secret, which can fetch a token anyway, the"
+            " file is worth nothing. A cached token the service rejects is discarded and a new one fetched.",
+            "Set it to V(false) to fetch a token in every task and write no token to disk. It has no effect with"
+            " O(access_token) alone.",
+        ],
+    ),
     "rate_limit_timeout": dict(
         type="float",
         default=300,
@@ -172,7 +188,7 @@ class ConnectionConfig(object):
 
     def __init__(self, api_url=DEFAULT_API_URL, access_token=None, client_id=None, client_secret=None,
                  validate_certs=True, ca_path=None, timeout=30.0, requests_per_minute=10,
-                 rate_limit_timeout=300.0, rate_limit_window=60.0):
+                 rate_limit_timeout=300.0, rate_limit_window=60.0, token_cache=True):
         self.api_url = api_url.rstrip("/")
         self.access_token = access_token
         self.client_id = client_id
@@ -183,6 +199,7 @@ class ConnectionConfig(object):
         self.requests_per_minute = int(requests_per_minute)
         self.rate_limit_timeout = float(rate_limit_timeout)
         self.rate_limit_window = float(rate_limit_window)
+        self.token_cache = bool(token_cache)
         self.pace_margin = PACE_MARGIN
         self.warnings = []
 

@@ -84,6 +84,22 @@ def state_directory():
     return os.path.join(tempfile.gettempdir(), STATE_DIRECTORY_NAME)
 
 
+def private_directory(directory):
+    """Create ``directory`` (mode 0700) if needed; raise ``OSError`` unless it belongs to this user.
+
+    In a shared temp directory, another user's directory (or a symlink planted there) could be used to stall this
+    process or to feed it files: only a directory of our own is trusted.
+    """
+    if not os.path.isdir(directory):
+        try:
+            os.makedirs(directory, 0o700)
+        except OSError:
+            if not os.path.isdir(directory):  # another process may have created it meanwhile
+                raise
+    if hasattr(os, "getuid") and os.lstat(directory).st_uid != os.getuid():
+        raise OSError(errno.EPERM, "the state directory belongs to another user", directory)
+
+
 def empty_state():
     """The shared state: the last reserved start, answer times (ascending) and ``{request id: [start, deadline]}``."""
     return {"next": None, "answered": [], "in_flight": {}}
@@ -246,17 +262,7 @@ class SharedPacer(Pacer):
         return step(self._state, *args)
 
     def _update_file(self, step, args):
-        directory = os.path.dirname(self.path)
-        if not os.path.isdir(directory):
-            try:
-                os.makedirs(directory, 0o700)
-            except OSError:
-                if not os.path.isdir(directory):  # another process may have created it meanwhile
-                    raise
-        # In a shared temp directory, another user's directory (or a symlink planted there) could be used to
-        # stall this process: only a directory of our own is trusted.
-        if hasattr(os, "getuid") and os.lstat(directory).st_uid != os.getuid():
-            raise OSError(errno.EPERM, "the pace directory belongs to another user", directory)
+        private_directory(os.path.dirname(self.path))
         flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
         descriptor = os.open(self.path, flags, 0o600)
         try:

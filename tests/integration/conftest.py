@@ -164,3 +164,9 @@ def _no_stray_environment(monkeypatch):
     for name in list(os.environ):
         if name.startswith("OPSWAT_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _private_state_directory(monkeypatch, tmp_path_factory):
+    with ansible_runs.private_state_directory(monkeypatch, tmp_path_factory):
+        yield

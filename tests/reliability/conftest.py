@@ -11,6 +11,7 @@ import os
 import pytest
 
 import reliability_harness as harness
+from ansible_runs import private_state_directory
 
 
 def pytest_configure(config):
@@ -23,6 +24,12 @@ def _no_stray_environment(monkeypatch):
     for name in list(os.environ):
         if name.startswith("OPSWAT_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _private_state_directory(monkeypatch, tmp_path_factory):
+    with private_state_directory(monkeypatch, tmp_path_factory):
+        yield
 
 
 @pytest.fixture

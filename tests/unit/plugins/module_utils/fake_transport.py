@@ -136,7 +136,9 @@ class FakeTransport(object):
 
 
 def make_config(**overrides):
-    values = dict(api_url=API_URL, access_token=ACCESS_TOKEN, requests_per_minute=60, rate_limit_timeout=300)
+    # No token cache: each test starts from nothing (test_token_cache.py tests the cache with its own directory).
+    values = dict(api_url=API_URL, access_token=ACCESS_TOKEN, requests_per_minute=60, rate_limit_timeout=300,
+                  token_cache=False)
     values.update(overrides)
     # Exact spacing keeps the tests' arithmetic readable; test_pace_margin_* covers the production margin.
     pace_margin = values.pop("pace_margin", 1.0)

@@ -20,6 +20,7 @@ EXPECTED_ENV = {
     "client_secret": "OPSWAT_CLIENT_SECRET", "validate_certs": "OPSWAT_VALIDATE_CERTS", "ca_path": "OPSWAT_CA_PATH",
     "timeout": "OPSWAT_TIMEOUT", "requests_per_minute": "OPSWAT_REQUESTS_PER_MINUTE",
     "rate_limit_timeout": "OPSWAT_RATE_LIMIT_TIMEOUT", "rate_limit_window": "OPSWAT_RATE_LIMIT_WINDOW",
+    "token_cache": "OPSWAT_TOKEN_CACHE",
 }
 
 
@@ -34,6 +35,7 @@ def test_argument_spec_has_every_option_with_its_env_fallback_and_no_log():
     assert spec["rate_limit_timeout"]["default"] == 300
     assert spec["rate_limit_window"] == dict(type="float", default=60, fallback=spec["rate_limit_window"]["fallback"])
     assert spec["timeout"]["default"] == 30
+    assert spec["token_cache"] == dict(type="bool", default=True, fallback=spec["token_cache"]["fallback"])
 
 
 def test_doc_fragments_are_generated_from_the_options():

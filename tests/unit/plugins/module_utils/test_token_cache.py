@@ -1,0 +1,279 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opswat.it_access contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The token cache: what its file holds (nothing usable without the client secret), and how clients share,
+replace and discard a cached token."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import stat
+import tempfile
+
+import pytest
+
+from ansible_collections.opswat.it_access.plugins.module_utils import token_cache as token_cache_module
+from ansible_collections.opswat.it_access.plugins.module_utils.errors import AuthenticationError
+from ansible_collections.opswat.it_access.plugins.module_utils.pacing import state_directory
+from ansible_collections.opswat.it_access.plugins.module_utils.token_cache import TokenCache, default_token_cache
+from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import (
+    API_URL, CLIENT_ID, CLIENT_SECRET, FETCHED_TOKEN, NO_TOKEN, Harness, make_config)
+
+TOKEN = "/o/oauth/token"
+ACCOUNT = "/o/api/v3.2/account"
+TOKEN_FORM = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "grant_type": "client_credentials"}
+SECOND_TOKEN = "second-token-7f7f7f-SECRET"
+NOW = 1700000000.0
+
+
+@pytest.fixture(autouse=True)
+def private_tempdir(monkeypatch, tmp_path):
+    """The pace and token files of every client go to a directory of this test."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+
+def cache(secret=CLIENT_SECRET, api_url=API_URL, client_id=CLIENT_ID, now=NOW):
+    return TokenCache(api_url, client_id, secret, clock=lambda: now)
+
+
+def file_text(path):
+    with open(path, "rb") as handle:
+        return handle.read().decode("ascii")
+
+
+# ---------------------------------------------------------------------- the file
+
+
+def test_a_stored_token_is_read_back_until_it_expires():
+    cache().store(FETCHED_TOKEN, NOW + 100)
+    assert cache().load() == (FETCHED_TOKEN, NOW + 100)
+    assert cache(now=NOW + 99.9).load() == (FETCHED_TOKEN, NOW + 100)
+    assert cache(now=NOW + 100).load() is None
+
+
+def test_the_file_is_private_and_holds_neither_the_token_nor_the_secret_nor_the_client_id():
+    stored = cache()
+    assert stored.store(FETCHED_TOKEN, NOW + 100)
+    assert os.path.dirname(stored.path) == state_directory()
+    assert stat.S_IMODE(os.stat(stored.path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(state_directory()).st_mode) == 0o700
+    text = file_text(stored.path)
+    for secret in (FETCHED_TOKEN, CLIENT_SECRET, CLIENT_ID, FETCHED_TOKEN.encode("ascii").hex()):
+        assert secret not in text
+        assert secret not in os.path.basename(stored.path)
+    assert os.listdir(state_directory()) == [os.path.basename(stored.path)]  # no temporary file left behind
+
+
+def test_two_writes_of_the_same_token_differ_a_fresh_nonce_each_time():
+    stored = cache()
+    stored.store(FETCHED_TOKEN, NOW + 100)
+    first = json.loads(file_text(stored.path))
+    stored.store(FETCHED_TOKEN, NOW + 100)
+    second = json.loads(file_text(stored.path))
+    assert first["nonce"] != second["nonce"] and first["data"] != second["data"]
+
+
+@pytest.mark.parametrize("other", [dict(secret="another-secret"), dict(api_url="https://other.example.test"),
+                                   dict(client_id="another-client")])
+def test_another_secret_url_or_client_has_its_own_file_and_cannot_read_this_one(other):
+    mine = cache()
+    mine.store(FETCHED_TOKEN, NOW + 100)
+    theirs = cache(**other)
+    assert theirs.path != mine.path
+    assert theirs.load() is None
+    # Even pointed at this file, the other keys do not verify it.
+    theirs.path = mine.path
+    assert theirs.load() is None
+
+
+@pytest.mark.parametrize("member, change", [
+    ("data", lambda entry: entry["data"][:-2] + ("00" if entry["data"][-2:] != "00" else "01")),
+    ("nonce", lambda entry: "00" * 16),
+    ("tag", lambda entry: "ff" * 32),
+    ("expires_at", lambda entry: entry["expires_at"] + 3600.0),  # a tampered expiry is refused too
+    ("version", lambda entry: 2),
+])
+def test_a_tampered_file_is_ignored(member, change):
+    stored = cache()
+    stored.store(FETCHED_TOKEN, NOW + 100)
+    entry = json.loads(file_text(stored.path))
+    entry[member] = change(entry)
+    with open(stored.path, "w") as handle:
+        json.dump(entry, handle)
+    assert stored.load() is None
+
+
+@pytest.mark.parametrize("content", [b"", b"{", b"[]", b"null", b"\xff\xfe", b"{}", b"x" * (70 * 1024),
+                                     b'{"version": 1, "expires_at": 1e99, "nonce": "zz", "data": "", "tag": ""}'])
+def test_a_garbage_file_is_ignored(content):
+    stored = cache()
+    os.makedirs(stored.directory, 0o700)
+    with open(stored.path, "wb") as handle:
+        handle.write(content)
+    assert stored.load() is None
+
+
+def test_a_symlink_in_place_of_the_file_is_not_followed(tmp_path):
+    real = TokenCache(API_URL, CLIENT_ID, CLIENT_SECRET, directory=str(tmp_path), clock=lambda: NOW)
+    real.store(FETCHED_TOKEN, NOW + 100)  # a valid entry, for these very keys
+    stored = cache()
+    os.makedirs(stored.directory, 0o700)
+    os.symlink(real.path, stored.path)
+    assert stored.load() is None
+
+
+def test_an_unusable_directory_means_no_cache_not_an_error(tmp_path):
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    unusable = TokenCache(API_URL, CLIENT_ID, CLIENT_SECRET, directory=str(blocked), clock=lambda: NOW)
+    assert unusable.store(FETCHED_TOKEN, NOW + 100) is False
+    assert unusable.load() is None
+    unusable.discard(FETCHED_TOKEN)
+
+
+def test_discard_removes_only_the_rejected_token():
+    stored = cache()
+    stored.store(SECOND_TOKEN, NOW + 100)  # another task cached a newer token meanwhile
+    stored.discard(FETCHED_TOKEN)
+    assert stored.load() == (SECOND_TOKEN, NOW + 100)
+    stored.discard(SECOND_TOKEN)
+    assert stored.load() is None and not os.path.exists(stored.path)
+
+
+def test_no_cache_without_client_credentials_or_when_turned_off():
+    assert default_token_cache(make_config(token_cache=True)) is None  # access_token alone: nothing to share
+    assert default_token_cache(make_config(access_token=None, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                                           token_cache=False)) is None
+    enabled = default_token_cache(make_config(access_token=None, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                                              token_cache=True))
+    assert isinstance(enabled, TokenCache) and enabled.directory == state_directory()
+
+
+# ---------------------------------------------------------------------- clients sharing it
+
+
+@pytest.fixture
+def harness():
+    harness = Harness()
+    yield harness
+    harness.transport.assert_done()
+
+
+def shared_client(harness, **overrides):
+    """A client as a module builds it, with the cache on (in this test's temp directory)."""
+    values = dict(access_token=None, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, token_cache=True)
+    values.update(overrides)
+    return harness.client(**values)
+
+
+def expect_token(harness, token=FETCHED_TOKEN, expires_in=3600):
+    body = {"access_token": token, "token_type": "bearer", "scope": "read"}
+    if expires_in is not None:
+        body["expires_in"] = expires_in
+    harness.expect("POST", TOKEN, token=NO_TOKEN, form=TOKEN_FORM, body=body)
+
+
+def test_the_next_task_reuses_the_token_and_sends_no_token_request(harness):
+    expect_token(harness)
+    harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={})
+    harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={})
+    first = shared_client(harness)
+    first.get_account()
+    second = shared_client(harness)  # the next task: a new process, a new client
+    second.get_account()
+    assert first.metrics["requests"] == 2 and second.metrics["requests"] == 1
+    # The reused token is a secret of the second task too: registered and redacted.
+    assert harness.secrets == [FETCHED_TOKEN, FETCHED_TOKEN]
+    assert FETCHED_TOKEN not in second.redact("?access_token=x %s" % FETCHED_TOKEN)
+    reused = "using the access token cached by an earlier task (token_cache)"
+    assert [line for line in harness.log_lines if line.endswith(reused)]
+    assert not [line for line in harness.log_lines if FETCHED_TOKEN in line or CLIENT_SECRET in line]
+
+
+def test_a_cached_token_is_replaced_60_seconds_before_it_expires(harness):
+    expect_token(harness, expires_in=3600)
+    harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={})
+    expect_token(harness, token=SECOND_TOKEN, expires_in=3600)
+    harness.expect("POST", ACCOUNT, token=SECOND_TOKEN, body={})
+    harness.expect("POST", ACCOUNT, token=SECOND_TOKEN, body={})
+    shared_client(harness).get_account()
+    harness.clock.now += 3600 - 59  # past the refresh time the first task computed
+    shared_client(harness).get_account()
+    shared_client(harness).get_account()  # the replacement is shared in its turn
+
+
+def test_a_token_without_lifetime_is_shared_for_ten_minutes(harness):
+    expect_token(harness, expires_in=None)
+    harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={})
+    harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={})
+    expect_token(harness, token=SECOND_TOKEN, expires_in=None)
+    harness.expect("POST", ACCOUNT, token=SECOND_TOKEN, body={})
+    shared_client(harness).get_account()
+    harness.clock.now += token_cache_module.UNKNOWN_LIFETIME_SECONDS - 5
+    shared_client(harness).get_account()
+    harness.clock.now += 10
+    shared_client(harness).get_account()
+
+
+def test_a_rejected_cached_token_is_discarded_and_replaced_for_every_later_task(harness):
+    cache(now=harness.clock()).store("revoked-token-SECRET", harness.clock() + 3000)
+    harness.expect("POST", ACCOUNT, token="revoked-token-SECRET", status=401, body={"error": "invalid_token"})
+    expect_token(harness)
+    harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={"ok": 1})
+    harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={})
+    client = shared_client(harness)
+    assert client.get_account() == {"ok": 1}
+    assert client.metrics == dict(requests=3, throttled=0, retries=1, waited_seconds=0.0)
+    shared_client(harness).get_account()  # the next task gets the new token from the cache
+    assert "revoked-token-SECRET" in harness.secrets
+
+
+def test_a_rejected_cached_token_does_not_use_up_the_refresh_of_a_call(harness):
+    """Cached token rejected, then a fetched one rejected on its first use and fetched again: the same two fetches
+    as without the cache, and then the call fails, saying so."""
+    cache(now=harness.clock()).store("revoked-token-SECRET", harness.clock() + 3000)
+    harness.expect("POST", ACCOUNT, token="revoked-token-SECRET", status=401, body={})
+    expect_token(harness)
+    harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, status=401, body={})
+    expect_token(harness, token=SECOND_TOKEN)
+    harness.expect("POST", ACCOUNT, token=SECOND_TOKEN, status=401, body={})
+    client = shared_client(harness)
+    with pytest.raises(AuthenticationError) as error:
+        client.get_account()
+    assert "a freshly fetched token was rejected too" in error.value.message
+    assert client.metrics["requests"] == 5
+    assert cache(now=harness.clock()).load() is None  # no rejected token is left for the next task
+
+
+def test_a_given_access_token_rejected_falls_back_on_the_cached_one(harness):
+    cache(now=harness.clock()).store(FETCHED_TOKEN, harness.clock() + 3000)
+    harness.expect("POST", ACCOUNT, token="stale-given-token-SECRET", status=401, body={})
+    harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={"ok": 1})
+    client = shared_client(harness, access_token="stale-given-token-SECRET")
+    assert client.get_account() == {"ok": 1}
+    assert client.metrics["requests"] == 2  # no token request: another task's token served
+
+
+def test_with_the_cache_off_every_task_fetches_and_nothing_is_written(harness):
+    expect_token(harness)
+    harness.expect("POST", ACCOUNT, body={})
+    expect_token(harness, token=SECOND_TOKEN)
+    harness.expect("POST", ACCOUNT, token=SECOND_TOKEN, body={})
+    shared_client(harness, token_cache=False).get_account()
+    shared_client(harness, token_cache=False).get_account()
+    assert not os.path.exists(state_directory()) or not [
+        name for name in os.listdir(state_directory()) if name.startswith("token-")]
+
+
+def test_a_cache_that_cannot_be_written_costs_a_log_line_not_the_task(harness, tmp_path, monkeypatch):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(blocked))  # the state directory cannot be created
+    expect_token(harness)
+    harness.expect("POST", ACCOUNT, body={"ok": 1})
+    assert shared_client(harness).get_account() == {"ok": 1}
+    assert [line for line in harness.log_lines if "could not be cached" in line]
