@@ -35,18 +35,18 @@ def test_minimums_follow_the_formulas():
 
 
 def test_design_minimum_of_the_role():
-    """A token per module task, the module's group look-up per assign rule, the reads before writing, and only the
-    writes the reads show are needed (see benchlib.remediation_design_minimum)."""
+    """One token shared by the module tasks, the module's group look-up per assign rule, the reads before writing,
+    and only the writes the reads show are needed (see benchlib.remediation_design_minimum)."""
     plans = [dict(action="assign_to_group", matched=152, to_write=152, changes=140),
              dict(action="exempt", matched=130, to_write=130, changes=130),
              dict(action="scan_threats", matched=101, to_write=101, changes=51),
              dict(action="unexempt", matched=0, to_write=0, changes=0)]  # no target: no task, no request
     design = benchlib.remediation_design_minimum(10000, plans)
-    assert design["by_kind"] == dict(token=5, list=200, detail=4 + 3 + 3, groups=2, action=3 + 3 + 2, account=0,
+    assert design["by_kind"] == dict(token=1, list=200, detail=4 + 3 + 3, groups=2, action=3 + 3 + 2, account=0,
                                      other=0)
-    assert design["total"] == 225
+    assert design["total"] == 221
     no_group = benchlib.remediation_design_minimum(1000, plans[1:])
-    assert no_group["by_kind"]["groups"] == 0 and no_group["by_kind"]["token"] == 1 + 2
+    assert no_group["by_kind"]["groups"] == 0 and no_group["by_kind"]["token"] == 1
 
 
 def test_scale_keeps_the_shape_of_the_limit():
