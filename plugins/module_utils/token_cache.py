@@ -77,18 +77,7 @@ class TokenCache(object):
 
     def load(self):
         """``(token, expires_at)`` of a cached token still valid now, or None."""
-        try:
-            flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
-            descriptor = os.open(self.path, flags)
-        except (OSError, IOError):
-            return None
-        try:
-            raw = os.read(descriptor, MAX_FILE_BYTES + 1)
-        except (OSError, IOError):
-            return None
-        finally:
-            os.close(descriptor)
-        entry = self._open(raw) if len(raw) <= MAX_FILE_BYTES else None
+        entry = self._read()
         if entry is None or entry[1] <= self._clock():
             return None
         return entry
@@ -119,7 +108,7 @@ class TokenCache(object):
 
     def discard(self, token):
         """Forget ``token`` (the service rejected it), unless another task has cached a newer one meanwhile."""
-        entry = self._open_file()
+        entry = self._read()
         if entry is not None and hmac.compare_digest(entry[0].encode("utf-8"), token.encode("utf-8")):
             try:
                 os.unlink(self.path)
@@ -128,12 +117,19 @@ class TokenCache(object):
 
     # ------------------------------------------------------------------ the file format
 
-    def _open_file(self):
+    def _read(self):
+        """The file's entry, expired or not, or None. A symlink in place of the file is not followed."""
         try:
-            with open(self.path, "rb") as handle:
-                return self._open(handle.read(MAX_FILE_BYTES + 1))
+            descriptor = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except (OSError, IOError):
             return None
+        try:
+            raw = os.read(descriptor, MAX_FILE_BYTES + 1)
+        except (OSError, IOError):
+            return None
+        finally:
+            os.close(descriptor)
+        return self._open(raw) if len(raw) <= MAX_FILE_BYTES else None
 
     def _tag(self, expires_at, nonce, ciphertext):
         header = json.dumps([FORMAT_VERSION, expires_at]).encode("ascii")
