@@ -267,29 +267,31 @@ class SharedPacer(Pacer):
         descriptor = os.open(self.path, flags, 0o600)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX)
-            state = parse_state(_read_all(descriptor))
+            state = parse_state(read_all(descriptor, MAX_STATE_BYTES))
             result = step(state, *args)
             os.lseek(descriptor, 0, os.SEEK_SET)
             os.ftruncate(descriptor, 0)
-            _write_all(descriptor, serialize_state(state))
+            write_all(descriptor, serialize_state(state))
             return result, state
         finally:
             os.close(descriptor)  # also releases the lock
 
 
-def _read_all(descriptor):
+def read_all(descriptor, limit):
+    """The whole file behind ``descriptor``, or b"" when it holds more than ``limit`` bytes (too large to be ours)."""
     chunks = []
     size = 0
-    while size <= MAX_STATE_BYTES:
+    while size <= limit:
         chunk = os.read(descriptor, 65536)
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
         size += len(chunk)
-    return b""  # too large to be ours: start afresh
+    return b""
 
 
-def _write_all(descriptor, data):
+def write_all(descriptor, data):
+    """Write all of ``data``: one ``os.write`` may write only part of it."""
     while data:
         data = data[os.write(descriptor, data):]
 

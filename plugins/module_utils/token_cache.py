@@ -35,7 +35,7 @@ import json
 import os
 import time
 
-from ansible_collections.opswat.it_access.plugins.module_utils.pacing import private_directory, state_directory
+from ansible_collections.opswat.it_access.plugins.module_utils.pacing import private_directory, read_all, state_directory, write_all
 
 FORMAT_VERSION = 1
 LABEL = b"opswat.it_access token cache v1"
@@ -94,7 +94,7 @@ class TokenCache(object):
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
             descriptor = os.open(temporary, flags, 0o600)
             try:
-                os.write(descriptor, json.dumps(entry, sort_keys=True).encode("ascii"))
+                write_all(descriptor, json.dumps(entry, sort_keys=True).encode("ascii"))
             finally:
                 os.close(descriptor)
             os.rename(temporary, self.path)  # atomic: a reader sees the old file or the new one, never half
@@ -124,12 +124,11 @@ class TokenCache(object):
         except (OSError, IOError):
             return None
         try:
-            raw = os.read(descriptor, MAX_FILE_BYTES + 1)
+            return self._open(read_all(descriptor, MAX_FILE_BYTES))
         except (OSError, IOError):
             return None
         finally:
             os.close(descriptor)
-        return self._open(raw) if len(raw) <= MAX_FILE_BYTES else None
 
     def _tag(self, expires_at, nonce, ciphertext):
         header = json.dumps([FORMAT_VERSION, expires_at]).encode("ascii")
