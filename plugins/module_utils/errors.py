@@ -33,11 +33,12 @@ class OpswatError(Exception):
 
 
 class InputError(OpswatError):
-    """A bad option value, found before any request that writes. ``option`` names it."""
+    """A bad option value, found before any request that writes. ``option`` names it, ``reason`` says what is wrong."""
 
     def __init__(self, option, message, **details):
         super(InputError, self).__init__("%s: %s" % (option, message), option=option, **details)
         self.option = option
+        self.reason = message
 
 
 class AuthenticationError(OpswatError):

@@ -255,221 +255,38 @@ api_requests:
       sample: 0.0
 """
 
-from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
-    ACTIONS, IMPERATIVE_ACTIONS, SCAN_TYPES, action_applies, check_action_options, device_macs, exempt_params,
-    normalize_macs, scan_params, unique)
-from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError, OpswatError
+from ansible_collections.opswat.it_access.plugins.module_utils.actions import (
+    ACTION_OPTIONS, ACTION_RULES, check_action, device_results, execute)
 from ansible_collections.opswat.it_access.plugins.module_utils.module import run_module
 
-MODULE_OPTIONS = dict(
-    action=dict(type="str", required=True, choices=ACTIONS),
-    device_ids=dict(type="list", elements="str"),
-    macs=dict(type="list", elements="str"),
-    exempt_hours=dict(type="int"),
-    group_name=dict(type="str"),
-    group_id=dict(type="str"),
-    full_scan=dict(type="bool"),
-    scan_types=dict(type="list", elements="str", choices=SCAN_TYPES),
-    scan_path=dict(type="str"),
-    force=dict(type="bool", default=False),
-    allow_partial=dict(type="bool", default=False),
-)
-
-# The state each idempotent action controls: (diff key, read from a device, the value the action sets).
-CONTROLLED_STATE = {
-    "exempt": ("exempted", lambda device: device.get("status") == "exempted", True),
-    "unexempt": ("exempted", lambda device: device.get("status") == "exempted", False),
-    "ignore": ("ignored", lambda device: device.get("status") == "ignored", True),
-    "unignore": ("ignored", lambda device: device.get("status") == "ignored", False),
-}
-
-
-def validate(params):
-    """Every input check AnsibleModule cannot make, before any request."""
-    action = params["action"]
-    check_action_options(action, params)
-    # AnsibleModule already enforced exactly one of device_ids and macs, and of group_name and group_id.
-    option = "device_ids" if params["device_ids"] is not None else "macs"
-    values = params[option]
-    if not values:
-        raise InputError(option, "must be a non-empty list")
-    if option == "device_ids":
-        if [value for value in values if not str(value).strip()]:
-            raise InputError("device_ids", "must not contain empty ids")
-        wanted = unique(value.strip() for value in values)
-    else:
-        wanted = normalize_macs(values, "macs")
-
-    action_params = None
-    if action == "exempt":
-        action_params = exempt_params(params["exempt_hours"])
-    elif action == "assign_to_group":
-        for name in ("group_name", "group_id"):
-            if params[name] is not None and not params[name].strip():
-                raise InputError(name, "must not be empty")
-    elif action == "scan_threats":
-        action_params = scan_params(params["full_scan"], params["scan_types"], params["scan_path"])
-    return option, wanted, action_params
-
-
-def resolve_group(client, group_name, group_id):
-    """(group_id, group_name) of an existing group; an unknown one is an InputError, before any write."""
-    groups = client.list_groups()
-    if group_name is not None:
-        found = [group for group in groups if group.get("group_name") == group_name]
-        if not found:
-            raise InputError("group_name", "no group is named %r (names are case-sensitive); known groups: %s"
-                             % (group_name, ", ".join(sorted(str(g.get("group_name")) for g in groups))))
-    else:
-        found = [group for group in groups if str(group.get("group_id")) == group_id]
-        if not found:
-            raise InputError("group_id", "no group has the id %r" % group_id)
-    return str(found[0].get("group_id")), found[0].get("group_name")
-
-
-def read_devices(client, option, wanted):
-    """{requested id: device or None}: the current state, 50 devices a request."""
-    found = client.get_device_details(wanted)
-    if option == "device_ids":
-        by_id = dict((device.get("device_id"), device) for device in found)
-        return dict((key, by_id.get(key)) for key in wanted)
-    by_mac = {}
-    for device in found:
-        for mac in device_macs(device):
-            by_mac.setdefault(mac, device)
-    return dict((key, by_mac.get(key)) for key in wanted)
-
-
-def in_desired_state(action, device, target_group_name):
-    if action in CONTROLLED_STATE:
-        _key, read, value = CONTROLLED_STATE[action]
-        return read(device) == value
-    if action == "assign_to_group":
-        return device.get("group_name") == target_group_name
-    return False
-
-
-def diff_entry(action, device, target_group_name):
-    """(before, after) of the state the action controls, for one device that changes.
-
-    The device name is on both sides: it does not change, but it tells a reader which device a line is about.
-    """
-    if action in CONTROLLED_STATE:
-        key, read, value = CONTROLLED_STATE[action]
-        change = ({key: read(device)}, {key: value})
-    elif action == "assign_to_group":
-        change = ({"group_name": device.get("group_name")}, {"group_name": target_group_name})
-    elif action == "delete":
-        change = ({"present": True}, {"present": False})
-    else:
-        return None
-    for side in change:
-        side["device_name"] = device.get("device_name")
-    return change
-
-
-def plan(action, devices_by_key, force, target_group_name):
-    """One result dict per requested device, with ``result`` predicted; the keys to send, in order."""
-    results = []
-    to_send = []
-    for key, device in devices_by_key.items():
-        entry = dict(id=key, device_id=None, device_name=None, result=None, status=None, command_id=None)
-        results.append(entry)
-        if device is None:
-            # Deleting a device that is gone is the state asked for, not an error.
-            entry["result"] = "unchanged" if action == "delete" else "not_found"
-            continue
-        entry.update(device_id=device.get("device_id"), device_name=device.get("device_name"),
-                     status=device.get("status"))
-        if not force and action not in IMPERATIVE_ACTIONS and in_desired_state(action, device, target_group_name):
-            entry["result"] = "unchanged"
-        elif action_applies(action, device) is False:
-            entry["result"] = "not_supported"
-        else:
-            entry["result"] = "changed"
-            to_send.append(entry)
-    return results, to_send
-
-
-API_RESULTS = {1: "changed", 0: "failed", -1: "not_supported"}
-
-
-def apply(client, action, to_send, action_params):
-    """Send the action, 50 devices a request, and record each device's answer. Returns the error that stopped it."""
-    ids = [entry["device_id"] for entry in to_send]
-    by_id = dict((entry["device_id"], entry) for entry in to_send)
-    answered = set()
-    failure = None
-    try:
-        answers = client.device_action(action, ids=ids, params=action_params)
-    except OpswatError as error:
-        failure = error
-        answers = getattr(error, "completed_results", None) or []
-    for answer in answers:
-        entry = by_id.get(str(answer.get("id")))
-        if entry is None:
-            continue
-        answered.add(entry["device_id"])
-        entry["result"] = API_RESULTS.get(answer.get("status"), "failed")
-        if entry["result"] == "failed" and answer.get("status") not in API_RESULTS:
-            entry["error"] = "the API answered an unknown status %r" % (answer.get("status"),)
-        entry["command_id"] = answer.get("command_id") or None
-    for entry in to_send:
-        if entry["device_id"] not in answered:
-            entry["result"] = "failed"
-            entry["error"] = (failure.message if failure is not None
-                              else "the API's answer did not mention this device")
-    return failure
+MODULE_OPTIONS = dict(ACTION_OPTIONS, allow_partial=dict(type="bool", default=False))
 
 
 def run(module, client):
-    params = module.params
-    action = params["action"]
-    option, wanted, action_params = validate(params)
+    request = check_action(module.params)
+    execute(client, [request], module.check_mode)
 
-    target_group_name = None
-    if action == "assign_to_group":
-        group_id, target_group_name = resolve_group(client, params["group_name"], params["group_id"])
-        action_params = {"group_id": group_id}
-
-    devices_by_key = read_devices(client, option, wanted)
-    results, to_send = plan(action, devices_by_key, params["force"], target_group_name)
-
-    before, after = {}, {}
-    for entry in to_send:
-        change = diff_entry(action, devices_by_key[entry["id"]], target_group_name)
-        if change is not None:
-            before[entry["id"]], after[entry["id"]] = change
-
-    failure = None
-    if to_send and not module.check_mode:
-        failure = apply(client, action, to_send, action_params)
-
-    changed_ids = [entry["id"] for entry in results if entry["result"] == "changed"]
-    failed_ids = [entry["id"] for entry in results if entry["result"] in ("failed", "not_supported", "not_found")]
-    result = dict(changed=bool(changed_ids), devices=results, changed_ids=changed_ids, failed_ids=failed_ids)
+    result = device_results(request)
+    changed_ids = result["changed_ids"]
+    result["changed"] = bool(changed_ids)
     if module._diff:
-        result["diff"] = dict(before=dict((key, value) for key, value in before.items() if key in changed_ids),
-                              after=dict((key, value) for key, value in after.items() if key in changed_ids))
+        before, after = request.diff()
+        result["diff"] = dict(before=before, after=after)
 
-    if failure is not None:
+    if request.failure is not None:
         result.update(failed=True, msg="%s stopped: %s. %d device(s) changed before it; every device's result is"
-                                       " in 'devices'." % (action, failure.message, len(changed_ids)))
-    elif failed_ids and not params["allow_partial"]:
-        counts = dict((name, len([e for e in results if e["result"] == name]))
-                      for name in ("failed", "not_supported", "not_found"))
+                                       " in 'devices'." % (request.action, request.failure.message, len(changed_ids)))
+    elif result["failed_ids"] and not module.params["allow_partial"]:
+        counts = request.counts()
         result.update(failed=True, msg="%s: %d device(s) failed, %d not supported, %d not found (see failed_ids);"
                                        " the action was applied to the other %d. Set allow_partial=true to accept"
-                                       " this." % (action, counts["failed"], counts["not_supported"],
+                                       " this." % (request.action, counts["failed"], counts["not_supported"],
                                                    counts["not_found"], len(changed_ids)))
     return result
 
 
 def main():
-    run_module(run, MODULE_OPTIONS,
-               mutually_exclusive=[("device_ids", "macs"), ("group_name", "group_id")],
-               required_one_of=[("device_ids", "macs")],
-               required_if=[("action", "assign_to_group", ("group_name", "group_id"), True)])
+    run_module(run, MODULE_OPTIONS, **ACTION_RULES)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,327 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) opswat.it_access contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Device actions from their options to each device's result: the one engine of opswat_device_action (one action)
+and opswat_device_actions (several actions in one task).
+
+``execute`` runs the steps in this order, and nothing is written before the last one:
+
+1. every action's options are already checked (``check_action``);
+2. the groups that ``assign_to_group`` actions name are looked up, with one listing of the groups for all of them;
+3. every target of every action is read once (Device Details, 50 a request);
+4. no device may get two actions that set the same thing (``SETS``);
+5. each action is planned from that state: devices already in the wanted state are ``unchanged``, devices the
+   documented table says the action does not apply to are ``not_supported``, the others are to be sent;
+6. outside check mode, each action is written in turn, 50 devices a request.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
+    ACTIONS, IMPERATIVE_ACTIONS, SCAN_TYPES, action_applies, check_action_options, device_macs, exempt_params,
+    normalize_macs, scan_params, unique)
+from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError, OpswatError
+
+# The options of one action: opswat_device_action's own (with allow_partial), each item of opswat_device_actions'
+# actions. ACTION_RULES are AnsibleModule's rules on them, for the module or for the items.
+ACTION_OPTIONS = dict(
+    action=dict(type="str", required=True, choices=ACTIONS),
+    device_ids=dict(type="list", elements="str"),
+    macs=dict(type="list", elements="str"),
+    exempt_hours=dict(type="int"),
+    group_name=dict(type="str"),
+    group_id=dict(type="str"),
+    full_scan=dict(type="bool"),
+    scan_types=dict(type="list", elements="str", choices=SCAN_TYPES),
+    scan_path=dict(type="str"),
+    force=dict(type="bool", default=False),
+)
+ACTION_RULES = dict(
+    mutually_exclusive=[("device_ids", "macs"), ("group_name", "group_id")],
+    required_one_of=[("device_ids", "macs")],
+    required_if=[("action", "assign_to_group", ("group_name", "group_id"), True)],
+)
+
+# The state each idempotent action controls: (diff key, read from a device, the value the action sets).
+CONTROLLED_STATE = {
+    "exempt": ("exempted", lambda device: device.get("status") == "exempted", True),
+    "unexempt": ("exempted", lambda device: device.get("status") == "exempted", False),
+    "ignore": ("ignored", lambda device: device.get("status") == "ignored", True),
+    "unignore": ("ignored", lambda device: device.get("status") == "ignored", False),
+}
+
+# What an action sets on a device. Every action of a task is planned from one read made before any write, so a
+# device may get at most one action on each of these: a second one would be planned from a state the first one
+# changes. Commands (scans, logs, dhcprenew, re-identify) set none of them and combine with any action but delete.
+SETS = {
+    "exempt": "status",
+    "unexempt": "status",
+    "ignore": "status",
+    "unignore": "status",
+    "assign_to_group": "group",
+    "delete": "existence",
+}
+
+API_RESULTS = {1: "changed", 0: "failed", -1: "not_supported"}
+FAILED_RESULTS = ("failed", "not_supported", "not_found")
+
+
+class ActionRequest(object):
+    """One action with its options checked; ``execute`` fills in its devices, results and diff.
+
+    ``label`` names the action in messages (``actions[2]``) and ``prefix`` is put before the option names of its
+    errors (``actions[2].``), so that an error names the option as the user wrote it; both are empty for the
+    single action of opswat_device_action.
+    """
+
+    def __init__(self, action, key_option, wanted, params, force, group_name, group_id, label="", prefix=""):
+        self.action = action
+        self.key_option = key_option
+        self.wanted = wanted
+        self.params = params
+        self.force = force
+        self.group_name = group_name
+        self.group_id = group_id
+        self.label = label
+        self.prefix = prefix
+        self.target_group_name = None
+        self.devices = None
+        self.results = []
+        self.to_send = []
+        self.before = {}
+        self.after = {}
+        self.failure = None
+
+    @property
+    def name(self):
+        """``actions[2] (exempt)``, or ``exempt`` for a task of one action."""
+        return "%s (%s)" % (self.label, self.action) if self.label else self.action
+
+    def input_error(self, option, reason):
+        return InputError(self.prefix + option, reason)
+
+    def changed_ids(self):
+        return [entry["id"] for entry in self.results if entry["result"] == "changed"]
+
+    def failed_ids(self):
+        return [entry["id"] for entry in self.results if entry["result"] in FAILED_RESULTS]
+
+    def counts(self):
+        return dict((name, len([entry for entry in self.results if entry["result"] == name])) for name in FAILED_RESULTS)
+
+    def diff(self):
+        """(before, after) of the devices that changed (or would change), by the id as given."""
+        changed = set(self.changed_ids())
+        return (dict((key, value) for key, value in self.before.items() if key in changed),
+                dict((key, value) for key, value in self.after.items() if key in changed))
+
+
+def check_action(options, label="", prefix=""):
+    """An ``ActionRequest`` from one action's options (the module's or one item of ``actions``).
+
+    Every check AnsibleModule cannot make, before any request; the errors name the option after ``prefix``.
+    AnsibleModule has already required exactly one of device_ids and macs, and of group_name and group_id
+    with assign_to_group.
+    """
+    try:
+        return _check_action(options, label, prefix)
+    except InputError as error:
+        if not prefix or error.option.startswith(prefix):
+            raise
+        raise InputError(prefix + error.option, error.reason)
+
+
+def _check_action(options, label, prefix):
+    action = options["action"]
+    check_action_options(action, options)
+    key_option = "device_ids" if options.get("device_ids") is not None else "macs"
+    values = options[key_option]
+    if not values:
+        raise InputError(key_option, "must be a non-empty list")
+    if key_option == "device_ids":
+        if [value for value in values if not str(value).strip()]:
+            raise InputError("device_ids", "must not contain empty ids")
+        wanted = unique(value.strip() for value in values)
+    else:
+        wanted = normalize_macs(values, "macs")
+
+    params = None
+    if action == "exempt":
+        params = exempt_params(options.get("exempt_hours"))
+    elif action == "assign_to_group":
+        for name in ("group_name", "group_id"):
+            if options.get(name) is not None and not options[name].strip():
+                raise InputError(name, "must not be empty")
+    elif action == "scan_threats":
+        params = scan_params(options.get("full_scan"), options.get("scan_types"), options.get("scan_path"))
+    return ActionRequest(action, key_option, wanted, params, bool(options.get("force")), options.get("group_name"),
+                         options.get("group_id"), label=label, prefix=prefix)
+
+
+def resolve_groups(client, requests):
+    """Give each ``assign_to_group`` action its group's id and name from one listing of the groups.
+
+    An unknown group is an InputError naming its option, before any write. No request without such an action.
+    """
+    assigning = [request for request in requests if request.action == "assign_to_group"]
+    if not assigning:
+        return
+    groups = client.list_groups()
+    for request in assigning:
+        if request.group_name is not None:
+            found = [group for group in groups if group.get("group_name") == request.group_name]
+            if not found:
+                raise request.input_error("group_name", "no group is named %r (names are case-sensitive); known groups: %s"
+                                          % (request.group_name, ", ".join(sorted(str(g.get("group_name")) for g in groups))))
+        else:
+            found = [group for group in groups if str(group.get("group_id")) == request.group_id]
+            if not found:
+                raise request.input_error("group_id", "no group has the id %r" % request.group_id)
+        request.params = {"group_id": str(found[0].get("group_id"))}
+        request.target_group_name = found[0].get("group_name")
+
+
+def read_targets(client, requests):
+    """Read every target of every action once and give each action ``devices``: {key as given: device or None}.
+
+    Device ids and MACs are read in separate requests: Device Details documents ``ids`` as device ids or MACs,
+    not whether one request may mix them, and a device given both ways in one task costs at most one more read.
+    """
+    by_id, by_mac = {}, {}
+    ids = unique(key for request in requests if request.key_option == "device_ids" for key in request.wanted)
+    macs = unique(key for request in requests if request.key_option == "macs" for key in request.wanted)
+    if ids:
+        for device in client.get_device_details(ids):
+            by_id.setdefault(device.get("device_id"), device)
+    if macs:
+        for device in client.get_device_details(macs):
+            for mac in device_macs(device):
+                by_mac.setdefault(mac, device)
+    for request in requests:
+        index = by_id if request.key_option == "device_ids" else by_mac
+        request.devices = dict((key, index.get(key)) for key in request.wanted)
+
+
+def check_conflicts(requests):
+    """InputError when a device gets two actions that set the same thing (``SETS``), or delete and another action."""
+    seen = {}  # device_id -> [(request, what it sets)]
+    for request in requests:
+        sets = SETS.get(request.action)
+        for key, device in request.devices.items():
+            if device is None:
+                continue
+            earlier = seen.setdefault(device.get("device_id"), [])
+            for other, other_sets in earlier:
+                if other is request:
+                    continue  # two MACs of one device in one action: the device is sent once
+                if "existence" in (sets, other_sets) or (sets is not None and sets == other_sets):
+                    thing = "existence" if "existence" in (sets, other_sets) else sets
+                    raise request.input_error(
+                        "device_ids" if request.key_option == "device_ids" else "macs",
+                        "%s is also in %s; both act on the device's %s. Every action is planned from one read"
+                        " before any write, so a device may get one action on its status, one on its group, and"
+                        " no other action with delete" % (key, other.name, thing))
+            earlier.append((request, sets))
+
+
+def plan(request):
+    """Each requested device's predicted result, the devices to send and the diff of those that change."""
+    for key, device in request.devices.items():
+        entry = dict(id=key, device_id=None, device_name=None, result=None, status=None, command_id=None)
+        request.results.append(entry)
+        if device is None:
+            # Deleting a device that is gone is the state asked for, not an error.
+            entry["result"] = "unchanged" if request.action == "delete" else "not_found"
+            continue
+        entry.update(device_id=device.get("device_id"), device_name=device.get("device_name"),
+                     status=device.get("status"))
+        if not request.force and request.action not in IMPERATIVE_ACTIONS and _in_wanted_state(request, device):
+            entry["result"] = "unchanged"
+        elif action_applies(request.action, device) is False:
+            entry["result"] = "not_supported"
+        else:
+            entry["result"] = "changed"
+            request.to_send.append(entry)
+            change = _diff_entry(request, device)
+            if change is not None:
+                request.before[key], request.after[key] = change
+
+
+def _in_wanted_state(request, device):
+    if request.action in CONTROLLED_STATE:
+        _key, read, value = CONTROLLED_STATE[request.action]
+        return read(device) == value
+    if request.action == "assign_to_group":
+        return device.get("group_name") == request.target_group_name
+    return False
+
+
+def _diff_entry(request, device):
+    """(before, after) of the state the action controls, for one device that changes.
+
+    The device name is on both sides: it does not change, but it tells a reader which device a line is about.
+    """
+    if request.action in CONTROLLED_STATE:
+        key, read, value = CONTROLLED_STATE[request.action]
+        change = ({key: read(device)}, {key: value})
+    elif request.action == "assign_to_group":
+        change = ({"group_name": device.get("group_name")}, {"group_name": request.target_group_name})
+    elif request.action == "delete":
+        change = ({"present": True}, {"present": False})
+    else:
+        return None
+    for side in change:
+        side["device_name"] = device.get("device_name")
+    return change
+
+
+def write(client, request):
+    """Send the action, 50 devices a request, and record each device's answer; ``failure`` is what stopped it."""
+    ids = [entry["device_id"] for entry in request.to_send]
+    by_id = dict((entry["device_id"], entry) for entry in request.to_send)
+    answered = set()
+    try:
+        answers = client.device_action(request.action, ids=ids, params=request.params)
+    except OpswatError as error:
+        request.failure = error
+        answers = getattr(error, "completed_results", None) or []
+    for answer in answers:
+        entry = by_id.get(str(answer.get("id")))
+        if entry is None:
+            continue
+        answered.add(entry["device_id"])
+        entry["result"] = API_RESULTS.get(answer.get("status"), "failed")
+        if entry["result"] == "failed" and answer.get("status") not in API_RESULTS:
+            entry["error"] = "the API answered an unknown status %r" % (answer.get("status"),)
+        entry["command_id"] = answer.get("command_id") or None
+    for entry in request.to_send:
+        if entry["device_id"] not in answered:
+            entry["result"] = "failed"
+            entry["error"] = (request.failure.message if request.failure is not None
+                              else "the API's answer did not mention this device")
+
+
+def execute(client, requests, check_mode):
+    """Steps 2-6 of this module's docstring, for checked ``requests``, in their order.
+
+    An action whose write fails as a whole (a timeout, a server error) does not stop the later ones: they act
+    on other state or other devices (``check_conflicts``), and each device's result says what happened to it.
+    """
+    resolve_groups(client, requests)
+    read_targets(client, requests)
+    check_conflicts(requests)
+    for request in requests:
+        plan(request)
+    if check_mode:
+        return
+    for request in requests:
+        if request.to_send:
+            write(client, request)
+
+
+def device_results(request):
+    """The per-device part of a result: ``devices``, ``changed_ids``, ``failed_ids``."""
+    return dict(devices=request.results, changed_ids=request.changed_ids(), failed_ids=request.failed_ids())

@@ -1,0 +1,300 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) opswat.it_access contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: opswat_device_actions
+short_description: Apply several device actions in one task, all checked before any write, each device read once
+version_added: 0.1.0
+description:
+  - Applies a list of Device Actions (v3.3), each to its own devices, with the same per-device behaviour as
+    M(opswat.it_access.opswat_device_action). Use it when one play acts on devices in several ways, for example
+    quarantining some devices and exempting others.
+  - Every action's options are checked, and every group the actions name is looked up, before any write. A typo
+    in the last action's group fails the task before the first action writes anything.
+  - The devices of all the actions are read together (Device Details, 50 a request), so a device is read once
+    however many actions name it, and the reads are not rounded up to 50 action by action. The cost is the token
+    request (with client credentials), one group look-up when any action is C(assign_to_group), one read per 50
+    distinct devices (device ids and MACs are read separately), and, for each action, one write per 50 devices
+    that change.
+  - Every action is planned from that one read, so a device may get at most one action on its status
+    (C(exempt), C(unexempt), C(ignore), C(unignore)), one on its group (C(assign_to_group)), and no other action
+    together with C(delete). A task that breaks this rule fails before any write. Commands (C(scan_threats),
+    C(fetch_agent_log), C(dhcprenew), C(re-identify)) combine with any action but C(delete).
+  - The actions are written in the order given. If an action's write fails as a whole (a timeout, a server error),
+    the later actions are still written; the task then fails, and every device's result says what happened to it.
+author:
+  - opswat.it_access maintainers (@opswat-it-access)
+extends_documentation_fragment:
+  - opswat.it_access.connection
+  - opswat.it_access.attributes
+  - opswat.it_access.attributes.ACTION_GROUP
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - The diff shows, for each action and each device that changes, the state the action controls before and
+        after.
+  idempotent:
+    support: partial
+    details:
+      - C(exempt), C(unexempt), C(assign_to_group), C(ignore), C(unignore) and C(delete) are idempotent.
+      - C(scan_threats), C(fetch_agent_log), C(dhcprenew) and C(re-identify) are not; they run every time.
+options:
+  actions:
+    description:
+      - The actions to apply, in order. Each takes the options of M(opswat.it_access.opswat_device_action) that
+        describe one action.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      action:
+        description: The action to apply.
+        type: str
+        required: true
+        choices: [exempt, unexempt, assign_to_group, ignore, unignore, delete, dhcprenew, re-identify, fetch_agent_log, scan_threats]
+      device_ids:
+        description:
+          - The devices, by device ID. Exactly one of O(actions[].device_ids) and O(actions[].macs) is required, as a
+            non-empty list. Duplicates are removed.
+        type: list
+        elements: str
+      macs:
+        description:
+          - The devices, by MAC address, in any usual spelling (C(aa:bb:cc:dd:ee:ff), C(AA-BB-CC-DD-EE-FF),
+            C(aabb.ccdd.eeff)). They are normalised to C(aa:bb:cc:dd:ee:ff) and duplicates are removed.
+        type: list
+        elements: str
+      exempt_hours:
+        description:
+          - How long the exemption lasts, in hours, from 0 to 64999. V(0) exempts forever, the API's default.
+          - Only with O(actions[].action=exempt). A device already exempted is left as it is unless
+            O(actions[].force=true).
+        type: int
+      group_name:
+        description:
+          - The group to assign the devices to, by exact name. Only with O(actions[].action=assign_to_group), which
+            needs exactly one of O(actions[].group_name) and O(actions[].group_id).
+        type: str
+      group_id:
+        description:
+          - The group to assign the devices to, by id (V(default) is the default group).
+            Only with O(actions[].action=assign_to_group).
+        type: str
+      full_scan:
+        description:
+          - With O(actions[].action=scan_threats), V(true) runs a full scan. Otherwise give O(actions[].scan_types).
+        type: bool
+      scan_types:
+        description:
+          - With O(actions[].action=scan_threats), the areas of a custom scan. V(specific_path) needs
+            O(actions[].scan_path).
+        type: list
+        elements: str
+        choices: [memory, system_volume, portable_volumes, additional_volumes, specific_path, boot_records]
+      scan_path:
+        description:
+          - With O(actions[].action=scan_threats) and V(specific_path) in O(actions[].scan_types), the location to
+            scan.
+        type: str
+      force:
+        description:
+          - Send the action even to devices already in the desired state, for example to restart an exemption's
+            clock.
+        type: bool
+        default: false
+  allow_partial:
+    description:
+      - When V(false), the task fails if any device of any action failed, was not supported or was not found,
+        after applying every action to every device it could and reporting each one.
+      - When V(true), the same is reported and the task does not fail.
+    type: bool
+    default: false
+notes:
+  - Each device's result is one of C(changed), C(unchanged), C(failed), C(not_supported) and C(not_found), as
+    with M(opswat.it_access.opswat_device_action).
+  - A device action is never sent twice by the collection. After a timeout or a server error on an action request,
+    that action may or may not have been applied; the task fails and says so. Run it again, and the idempotent
+    actions skip the devices already done.
+seealso:
+  - module: opswat.it_access.opswat_device_action
+  - module: opswat.it_access.opswat_device_info
+  - module: opswat.it_access.opswat_group_info
+"""
+
+EXAMPLES = r"""
+- name: Quarantine the infected laptops, exempt the servers in their change window, scan the rest
+  opswat.it_access.opswat_device_actions:
+    actions:
+      - action: assign_to_group
+        group_name: Quarantine
+        device_ids: "{{ infected_ids }}"
+      - action: exempt
+        exempt_hours: 8
+        device_ids: "{{ change_window_ids }}"
+      - action: scan_threats
+        full_scan: true
+        macs: "{{ suspicious_macs }}"
+    allow_partial: true
+  register: applied
+
+- name: Show what each action did
+  ansible.builtin.debug:
+    msg: "{{ item.action }}: {{ item.changed_ids | length }} changed, {{ item.failed_ids | length }} failed"
+  loop: "{{ applied.actions }}"
+  loop_control:
+    label: "{{ item.action }}"
+"""
+
+RETURN = r"""
+actions:
+  description: One entry per action, in the order given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    action:
+      description: The action.
+      type: str
+      sample: assign_to_group
+    changed:
+      description: Whether at least one device of this action changed (or would change, in check mode).
+      type: bool
+      sample: true
+    devices:
+      description: One entry per device of this action, in the order given, as in RV(opswat.it_access.opswat_device_action#module:devices).
+      type: list
+      elements: dict
+      contains:
+        id:
+          description: The device as given, a device ID or a MAC in its normalised C(aa:bb:cc:dd:ee:ff) form.
+          type: str
+          sample: 839219d384a64dc6c93954a61fe74648
+        device_id:
+          description: The device ID, when the device was found.
+          type: str
+          sample: 839219d384a64dc6c93954a61fe74648
+        device_name:
+          description: The device name, when the device was found.
+          type: str
+          sample: WE10-D2739
+        result:
+          description: What happened to this device (or would happen, in check mode).
+          type: str
+          choices: [changed, unchanged, failed, not_supported, not_found]
+          sample: changed
+        status:
+          description: The device's status as read before the actions.
+          type: str
+          sample: non_compliant
+        command_id:
+          description: For C(fetch_agent_log) and C(scan_threats), the command id to fetch the report with; else null.
+          type: str
+          sample: 64f1c2a9e3b7d5a1c9e8f7a6
+        error:
+          description: Why the device C(failed), when the module knows more than the API's status.
+          type: str
+          returned: when result is failed
+    changed_ids:
+      description: The ids of this action's devices that changed (or would change, in check mode).
+      type: list
+      elements: str
+    failed_ids:
+      description: The ids of this action's devices whose result is C(failed), C(not_supported) or C(not_found).
+      type: list
+      elements: str
+    error:
+      description: Why this action's write stopped (a timeout, a server error); null when it did not.
+      type: str
+      sample: null
+api_requests:
+  description: The HTTP requests this task sent.
+  returned: always
+  type: dict
+  contains:
+    requests:
+      description: Every HTTP request sent, token requests, retries and throttled ones included.
+      type: int
+      sample: 6
+    throttled:
+      description: Answers with HTTP 429.
+      type: int
+      sample: 0
+    retries:
+      description: Requests sent again after a 429 (actions are never re-sent after a 5xx or a timeout).
+      type: int
+      sample: 0
+    waited_seconds:
+      description: Seconds spent waiting on 429 answers and retry back-off (not the pacing between requests).
+      type: float
+      sample: 0.0
+"""
+
+from ansible_collections.opswat.it_access.plugins.module_utils.actions import (
+    ACTION_OPTIONS, ACTION_RULES, check_action, device_results, execute)
+from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
+from ansible_collections.opswat.it_access.plugins.module_utils.module import run_module
+
+
+MODULE_OPTIONS = dict(
+    actions=dict(type="list", elements="dict", required=True, options=ACTION_OPTIONS, **ACTION_RULES),
+    allow_partial=dict(type="bool", default=False),
+)
+
+
+def run(module, client):
+    items = module.params["actions"]
+    if not items:
+        raise InputError("actions", "must be a non-empty list")
+    requests = [check_action(item, label="actions[%d]" % index, prefix="actions[%d]." % index)
+                for index, item in enumerate(items)]
+    execute(client, requests, module.check_mode)
+
+    actions = []
+    for request in requests:
+        entry = dict(action=request.action, error=request.failure.message if request.failure is not None else None)
+        entry.update(device_results(request))
+        entry["changed"] = bool(entry["changed_ids"])
+        actions.append(entry)
+    result = dict(changed=any(entry["changed"] for entry in actions), actions=actions)
+    if module._diff:
+        before, after = {}, {}
+        for request in requests:
+            changes = request.diff()
+            if changes[0] or changes[1]:
+                before[request.name], after[request.name] = changes
+        result["diff"] = dict(before=before, after=after)
+
+    stopped = [request for request in requests if request.failure is not None]
+    partial = [request for request in requests if request.failed_ids()]
+    if stopped:
+        result.update(failed=True, msg="%s; the other actions were applied. Every device's result is in"
+                                       " actions[].devices." % "; ".join(
+                                           "%s stopped: %s (%d device(s) changed before it)"
+                                           % (request.name, request.failure.message, len(request.changed_ids()))
+                                           for request in stopped))
+    elif partial and not module.params["allow_partial"]:
+        result.update(failed=True, msg="%s (see actions[].failed_ids); every action was applied to its other"
+                                       " devices. Set allow_partial=true to accept this." % "; ".join(
+                                           "%s: %d device(s) failed, %d not supported, %d not found"
+                                           % ((request.name,) + tuple(request.counts()[name] for name in
+                                                                      ("failed", "not_supported", "not_found")))
+                                           for request in partial))
+    return result
+
+
+def main():
+    run_module(run, MODULE_OPTIONS)
+
+
+if __name__ == "__main__":
+    main()
