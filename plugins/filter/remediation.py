@@ -366,18 +366,26 @@ def plan(devices, rules, now=None):
                 continue
             claimed[key] = index
             entry["targets"].append(device_id)
+    for entry in entries:
+        entry["device_action"] = dict(entry["params"], action=entry["action"], device_ids=list(entry["targets"]))
     return entries
 
 
 # --------------------------------------------------------------------------------------------- summary
 
-def _result_list(results):
-    """The per-rule results of the role's loop: a registered loop result or its ``results`` list."""
-    if results is None:
-        return []
-    if isinstance(results, dict):
-        results = results.get("results", [])
-    return [result for result in results if isinstance(result, dict)]
+def _action_results(plan_entries, applied):
+    """{rule name: its entry of the opswat_device_actions result}, and the error of a call that failed as a whole.
+
+    ``applied`` holds one entry in ``actions`` for each rule with targets, in the order of the plan.
+    """
+    if not isinstance(applied, dict) or applied.get("skipped"):
+        return {}, None
+    acting = [entry["name"] for entry in plan_entries or [] if entry["targets"]]
+    entries = [entry for entry in applied.get("actions") or [] if isinstance(entry, dict)]
+    if len(entries) != len(acting):
+        # No per-action results: the call failed before its first write (or is not this plan's).
+        return {}, applied.get("msg") or "the call returned no per-action results"
+    return dict(zip(acting, entries)), None
 
 
 def _requests(result):
@@ -390,16 +398,12 @@ def _requests(result):
 def summary(plan_entries, results=None, listing=None, groups=None, check_mode=False):
     """Per-rule outcome of the role, totals and readable lines.
 
-    ``plan_entries`` is the plan, ``results`` the registered loop over it, ``listing`` and ``groups`` the
-    registered opswat_device_info and opswat_group_info results (for the requests they spent).
+    ``plan_entries`` is the plan, ``results`` the registered opswat_device_actions result of the plan, ``listing``
+    and ``groups`` the registered opswat_device_info and opswat_group_info results (for the requests they spent).
     """
-    by_name = {}
-    for result in _result_list(results):
-        item = result.get("item")
-        if isinstance(item, dict) and item.get("name") is not None:
-            by_name[item["name"]] = result
+    by_name, call_error = _action_results(plan_entries, results)
     rules = []
-    totals = dict(matched=0, targets=0, overridden=0, requests=0, errors=0)
+    totals = dict(matched=0, targets=0, overridden=0, errors=0)
     totals.update(dict.fromkeys(RESULT_NAMES, 0))
     for entry in plan_entries or []:
         result = by_name.get(entry["name"], {})
@@ -410,29 +414,28 @@ def summary(plan_entries, results=None, listing=None, groups=None, check_mode=Fa
                 counts[device["result"]] += 1
                 if device["result"] in ("failed", "not_supported", "not_found"):
                     failed_ids.append(device.get("id"))
-        error = None
-        if result.get("failed"):
-            error = result.get("msg") or "the action failed"
-        ran = bool(result) and not result.get("skipped")
+        error = result.get("error") or (call_error if entry["targets"] else None)
         rule = dict(name=entry["name"], action=entry["action"], matched=entry["matched"],
                     targets=len(entry["targets"]), overridden=entry["overridden"],
-                    overridden_by=dict(entry.get("overridden_by") or {}), ran=ran,
-                    requests=_requests(result), failed_ids=failed_ids, error=error)
+                    overridden_by=dict(entry.get("overridden_by") or {}), ran=bool(result),
+                    failed_ids=failed_ids, error=error)
         rule.update(counts)
         rules.append(rule)
-        for key in ("matched", "targets", "overridden", "requests") + RESULT_NAMES:
+        for key in ("matched", "targets", "overridden") + RESULT_NAMES:
             totals[key] += rule[key]
         totals["errors"] += 1 if error else 0
     listing_requests = _requests(listing)
     group_requests = _requests(groups)
-    totals["requests"] += listing_requests + group_requests
+    action_requests = _requests(results)
+    totals["requests"] = listing_requests + group_requests + action_requests
     prefix = "CHECK MODE (predicted, nothing written): " if check_mode else ""
     if not rules:
         lines = ["%sno rule: nothing to do, no request sent" % prefix]
         return dict(rules=rules, totals=totals, check_mode=bool(check_mode), lines=lines)
-    lines = ["%s%d rule(s); fleet listed once with %d request(s)%s; %d request(s) in all"
+    lines = ["%s%d rule(s); fleet listed once with %d request(s)%s; rules applied with %d; %d request(s) in all"
              % (prefix, len(rules), listing_requests,
-                ", groups checked with %d" % group_requests if group_requests else "", totals["requests"])]
+                ", groups checked with %d" % group_requests if group_requests else "", action_requests,
+                totals["requests"])]
     for rule in rules:
         line = "%s [%s]: matched %d" % (rule["name"], rule["action"], rule["matched"])
         if rule["overridden"]:
@@ -443,7 +446,6 @@ def summary(plan_entries, results=None, listing=None, groups=None, check_mode=Fa
         else:
             line += ", changed %d, unchanged %d, failed %d, not_supported %d, not_found %d" % tuple(
                 rule[name] for name in RESULT_NAMES)
-        line += ", %d request(s)" % rule["requests"]
         if rule["error"]:
             line += ". ERROR: %s" % rule["error"]
         lines.append(line)

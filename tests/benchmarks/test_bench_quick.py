@@ -35,16 +35,22 @@ def test_minimums_follow_the_formulas():
 
 
 def test_design_minimum_of_the_role():
-    """One token shared by the module tasks, the module's group look-up per assign rule, the reads before writing,
-    and only the writes the reads show are needed (see benchlib.remediation_design_minimum)."""
-    plans = [dict(action="assign_to_group", matched=152, to_write=152, changes=140),
-             dict(action="exempt", matched=130, to_write=130, changes=130),
-             dict(action="scan_threats", matched=101, to_write=101, changes=51),
-             dict(action="unexempt", matched=0, to_write=0, changes=0)]  # no target: no task, no request
+    """One token shared by the module tasks, the role's group check and the module's one group look-up, the
+    reads of all the rules' targets together before writing, and only the writes the reads show are needed
+    (see benchlib.remediation_design_minimum)."""
+    def ids(prefix, count):
+        return ["%s%d" % (prefix, index) for index in range(count)]
+
+    plans = [dict(action="assign_to_group", matched=152, to_write=152, changes=140, ids=ids("q", 152)),
+             dict(action="exempt", matched=130, to_write=130, changes=130, ids=ids("e", 130)),
+             dict(action="scan_threats", matched=101, to_write=101, changes=51, ids=ids("s", 101)),
+             dict(action="unexempt", matched=0, to_write=0, changes=0, ids=[])]  # no target: not in the call
     design = benchlib.remediation_design_minimum(10000, plans)
-    assert design["by_kind"] == dict(token=1, list=200, detail=4 + 3 + 3, groups=2, action=3 + 3 + 2, account=0,
-                                     other=0)
-    assert design["total"] == 221
+    assert design["by_kind"] == dict(token=1, list=200, detail=8, groups=2, action=3 + 3 + 2, account=0, other=0)
+    assert design["total"] == 219
+    # A device two rules act on is read once.
+    overlapping = [dict(plans[0]), dict(plans[2], ids=ids("q", 101))]
+    assert benchlib.remediation_design_minimum(10000, overlapping)["by_kind"]["detail"] == 4
     no_group = benchlib.remediation_design_minimum(1000, plans[1:])
     assert no_group["by_kind"]["groups"] == 0 and no_group["by_kind"]["token"] == 1
 

@@ -106,7 +106,7 @@ def counts(rule):
 # ------------------------------------------------------------------------------------------------ tests
 
 def test_check_mode_then_apply_then_again(simulator, tmp_path):
-    """One listing, one batched call per rule, check mode predicts the real run, a second run writes nothing."""
+    """One listing, one batched call for every rule, check mode predicts the real run, a second run writes nothing."""
     rules = [QUARANTINE_LAPTOPS, EXEMPT_LINUX_SERVERS]
     laptops, servers = expected_targets(simulator)
     assert len(laptops) > 50 and len(servers) > 50  # both rules need more than one write request
@@ -128,7 +128,11 @@ def test_check_mode_then_apply_then_again(simulator, tmp_path):
     assert (exempt["matched"], exempt["changed"], exempt["unchanged"]) == (len(servers), len(servers), 0)
     assert [counts(rule) for rule in check.summary["rules"]] == [counts(rule) for rule in applied.summary["rules"]], \
         "check mode predicted other per-rule results than the real run"
-    # One call per rule: one action request per 50 devices that change, 50 ids at most in each.
+    # One call for every rule: the devices of both rules read together (not ceil(T / 50) per rule), then one
+    # action request per 50 devices that change, 50 ids at most in each.
+    union = set(laptops) | set(servers)
+    assert len(requests_by_endpoint(simulator, "detail")) == math.ceil(len(union) / 50.0)
+    assert math.ceil(len(union) / 50.0) < math.ceil(len(laptops) / 50.0) + math.ceil(len(servers) / 50.0)
     for action, total in (("assign_to_group", len(laptops)), ("exempt", len(servers))):
         entries = actions_of(simulator, action)
         assert len(entries) == math.ceil(total / 50.0)

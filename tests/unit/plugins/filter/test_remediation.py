@@ -321,44 +321,62 @@ def test_summary_counts_each_rule_and_the_requests():
         rule("broken", {"device_type": ["server"]}, "exempt", exempt_hours=1),
         rule("later", {"device_type": ["server"]}, "exempt", exempt_hours=2),
     ], now=NOW)
-    results = {"results": [
-        {"item": entries[0], "changed": True, "api_requests": {"requests": 4},
-         "devices": [{"id": "a", "result": "changed"}, {"id": "b", "result": "unchanged"},
-                     {"id": "d", "result": "not_supported"}]},
-        {"item": entries[1], "skipped": True, "changed": False},
-        {"item": entries[2], "failed": True, "msg": "exempt stopped: timed out", "api_requests": {"requests": 3},
-         "devices": [{"id": "b", "result": "failed"}, {"id": "c", "result": "changed"}]},
-        {"item": entries[3], "skipped": True},
-    ]}
-    summary = remediation.summary(entries, results, listing={"api_requests": {"requests": 7}},
+    # One opswat_device_actions result, one entry of "actions" per rule with targets (quarantine, broken).
+    applied = {"changed": True, "failed": True, "msg": "actions[1] (exempt) stopped: timed out",
+               "api_requests": {"requests": 6}, "actions": [
+                   {"action": "assign_to_group", "error": None,
+                    "devices": [{"id": "a", "result": "changed"}, {"id": "b", "result": "unchanged"},
+                                {"id": "d", "result": "not_supported"}]},
+                   {"action": "exempt", "error": "timed out",
+                    "devices": [{"id": "b", "result": "failed"}, {"id": "c", "result": "changed"}]}]}
+    summary = remediation.summary(entries, applied, listing={"api_requests": {"requests": 7}},
                                   groups={"skipped": True}, check_mode=False)
     quarantine, nothing, broken, later = summary["rules"]
     assert (quarantine["matched"], quarantine["targets"], quarantine["changed"], quarantine["unchanged"],
-            quarantine["not_supported"], quarantine["requests"], quarantine["failed_ids"], quarantine["error"]) == (
-        3, 3, 1, 1, 1, 4, ["d"], None)
-    assert nothing["ran"] is False and nothing["matched"] == 0 and nothing["requests"] == 0
-    assert broken["error"] == "exempt stopped: timed out" and broken["failed"] == 1 and broken["failed_ids"] == ["b"]
-    assert later["overridden"] == 2 and later["targets"] == 0
+            quarantine["not_supported"], quarantine["failed_ids"], quarantine["error"], quarantine["ran"]) == (
+        3, 3, 1, 1, 1, ["d"], None, True)
+    assert nothing["ran"] is False and nothing["matched"] == 0 and nothing["error"] is None
+    assert broken["error"] == "timed out" and broken["failed"] == 1 and broken["failed_ids"] == ["b"]
+    assert later["overridden"] == 2 and later["targets"] == 0 and later["ran"] is False
     totals = summary["totals"]
-    assert totals["requests"] == 4 + 3 + 7 and totals["errors"] == 1
+    assert totals["requests"] == 6 + 7 and totals["errors"] == 1
     assert (totals["changed"], totals["unchanged"], totals["failed"], totals["not_supported"]) == (2, 1, 1, 1)
-    assert summary["lines"][0] == "4 rule(s); fleet listed once with 7 request(s); 14 request(s) in all"
+    assert summary["lines"][0] == "4 rule(s); fleet listed once with 7 request(s); rules applied with 6; 13 request(s) in all"
     assert summary["lines"][1] == ("quarantine [assign_to_group]: matched 3, changed 1, unchanged 1, failed 0,"
-                                   " not_supported 1, not_found 0, 4 request(s)")
-    assert summary["lines"][2] == "nothing [unexempt]: matched 0, nothing to do, 0 request(s)"
-    assert summary["lines"][3].endswith("3 request(s). ERROR: exempt stopped: timed out")
-    assert summary["lines"][4] == ("later [exempt]: matched 2 (2 left to earlier rules: broken 2), nothing to do,"
-                                   " 0 request(s)")
+                                   " not_supported 1, not_found 0")
+    assert summary["lines"][2] == "nothing [unexempt]: matched 0, nothing to do"
+    assert summary["lines"][3].endswith("not_found 0. ERROR: timed out")
+    assert summary["lines"][4] == "later [exempt]: matched 2 (2 left to earlier rules: broken 2), nothing to do"
+
+
+def test_summary_of_a_call_that_failed_before_writing_gives_its_error_to_every_rule_with_targets():
+    entries = remediation.plan(FLEET, [rule("quarantine", {"severity": ["critical"]}, "assign_to_group", group_name="Q"),
+                                       rule("nothing", {"device_type": ["phone"]}, "unexempt")], now=NOW)
+    failed = {"failed": True, "msg": "Device Details: timed out", "api_requests": {"requests": 3}}
+    summary = remediation.summary(entries, failed, listing={"api_requests": {"requests": 7}})
+    quarantine, nothing = summary["rules"]
+    assert quarantine["error"] == "Device Details: timed out" and quarantine["ran"] is False
+    assert quarantine["changed"] == 0 and nothing["error"] is None
+    assert summary["totals"]["errors"] == 1 and summary["totals"]["requests"] == 10
 
 
 def test_summary_in_check_mode_says_so_and_counts_the_group_check():
     entries = remediation.plan(FLEET, [rule("q", {"severity": ["critical"]}, "assign_to_group", group_name="Q")])
-    summary = remediation.summary(entries, [{"item": entries[0], "devices": [], "api_requests": {"requests": 2}}],
+    summary = remediation.summary(entries, {"actions": [{"action": "assign_to_group", "devices": []}],
+                                            "api_requests": {"requests": 2}},
                                   listing={"api_requests": {"requests": 3}}, groups={"api_requests": {"requests": 2}},
                                   check_mode=True)
     assert summary["check_mode"] is True
     assert summary["lines"][0] == ("CHECK MODE (predicted, nothing written): 1 rule(s); fleet listed once with 3"
-                                   " request(s), groups checked with 2; 7 request(s) in all")
+                                   " request(s), groups checked with 2; rules applied with 2; 7 request(s) in all")
+
+
+def test_plan_entries_carry_their_opswat_device_actions_item():
+    entries = remediation.plan(FLEET, [rule("q", {"severity": ["critical"]}, "assign_to_group", group_name="Q"),
+                                       rule("s", {"severity": ["critical"]}, "scan_threats", full_scan=True)], now=NOW)
+    assert entries[0]["device_action"] == dict(action="assign_to_group", group_name="Q", device_ids=entries[0]["targets"])
+    assert entries[1]["device_action"] == dict(action="scan_threats", full_scan=True, device_ids=entries[1]["targets"])
+    assert entries[0]["targets"]
 
 
 def test_summary_of_no_rule():
