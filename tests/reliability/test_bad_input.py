@@ -26,6 +26,8 @@ def _ids(sim, count=2):
     return harness.exemptable(sim, count)
 
 
+_EXEMPT = dict(action="exempt", device_ids=["x"])  # a valid first action
+
 # (module, options, option the message must name, text the message must also hold or None)
 MODULE_CASES = [
     ("account_info", dict(score_type="cvss4_score"), "score_type", "cvss3_score"),
@@ -67,6 +69,20 @@ MODULE_CASES = [
     ("device_action", dict(action="scan_threats", device_ids=["x"], scan_types=["registry"]), "scan_types", "memory"),
     ("device_action", dict(action="exempt", device_ids=["x"], allow_partial="partly"), "allow_partial", None),
     ("device_action", dict(action="dhcprenew", device_ids=["x"], scan_path="/tmp"), "scan_path", "scan_threats"),
+    # opswat_device_actions: the error names the option of the action it is in (a later one too).
+    ("device_actions", dict(actions=[_EXEMPT, dict(action="scan_threats", device_ids=["y"], scan_types=["specific_path"])]),
+     "actions[1].scan_path", "specific_path"),
+    ("device_actions", dict(actions=[_EXEMPT, dict(action="exempt", macs=["aa:bb:cc:dd:ee:gg"])]), "actions[1].macs",
+     "not a MAC address"),
+    ("device_actions", dict(actions=[dict(action="exempt", device_ids=["", "x"])]), "actions[0].device_ids", "empty"),
+    ("device_actions", dict(actions=[_EXEMPT, dict(action="assign_to_group", device_ids=["x"], group_name="  ")]),
+     "actions[1].group_name", "empty"),
+    ("device_actions", dict(actions=[_EXEMPT, dict(action="dhcprenew", device_ids=["x"], full_scan=True)]),
+     "actions[1].full_scan", "scan_threats"),
+    ("device_actions", dict(actions=[_EXEMPT, dict(action="exempt", device_ids=["x"], colour="blue")]), "actions.colour",
+     "Unsupported parameters"),
+    ("device_actions", dict(actions=[dict(action="assign_to_group", device_ids=["x"], group_name="Finance", group_id="default")]),
+     "group_name|group_id", "mutually exclusive"),
 ]
 
 
