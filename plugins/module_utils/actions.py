@@ -280,23 +280,23 @@ def _diff_entry(request, device):
 
 def write(client, request):
     """Send the action, 50 devices a request, and record each device's answer; ``failure`` is what stopped it."""
-    ids = [entry["device_id"] for entry in request.to_send]
-    by_id = dict((entry["device_id"], entry) for entry in request.to_send)
+    # Two MACs of one device are two entries of one device, sent once: the answer is each entry's.
+    by_id = {}
+    for entry in request.to_send:
+        by_id.setdefault(entry["device_id"], []).append(entry)
     answered = set()
     try:
-        answers = client.device_action(request.action, ids=ids, params=request.params)
+        answers = client.device_action(request.action, ids=list(by_id), params=request.params)
     except OpswatError as error:
         request.failure = error
         answers = getattr(error, "completed_results", None) or []
     for answer in answers:
-        entry = by_id.get(str(answer.get("id")))
-        if entry is None:
-            continue
-        answered.add(entry["device_id"])
-        entry["result"] = API_RESULTS.get(answer.get("status"), "failed")
-        if entry["result"] == "failed" and answer.get("status") not in API_RESULTS:
-            entry["error"] = "the API answered an unknown status %r" % (answer.get("status"),)
-        entry["command_id"] = answer.get("command_id") or None
+        for entry in by_id.get(str(answer.get("id")), []):
+            answered.add(entry["device_id"])
+            entry["result"] = API_RESULTS.get(answer.get("status"), "failed")
+            if entry["result"] == "failed" and answer.get("status") not in API_RESULTS:
+                entry["error"] = "the API answered an unknown status %r" % (answer.get("status"),)
+            entry["command_id"] = answer.get("command_id") or None
     for entry in request.to_send:
         if entry["device_id"] not in answered:
             entry["result"] = "failed"

@@ -152,6 +152,17 @@ def test_by_mac_reports_the_normalised_mac(simulator, run_module):
     assert [entry["device_id"] for entry in result["devices"]] == ids_of(devices)
 
 
+def test_two_macs_of_one_device_are_sent_once_and_both_get_its_answer(simulator, run_module):
+    device = [d for d in simulator.fleet.devices if len(d["network_info"]) > 1 and d["status"] != "unknown"
+              and simulator.fleet.applies("scan_threats", d, (3, 3))][0]
+    macs = [adapter["mac"] for adapter in device["network_info"][:2]]
+    result = run_module("device_action", action="scan_threats", full_scan=True, macs=macs)
+    assert [entry["body"]["ids"] for entry in write_entries(simulator)] == [[device["device_id"]]]
+    assert [(entry["id"], entry["result"]) for entry in result["devices"]] == [(mac, "changed") for mac in macs]
+    command_ids = [entry["command_id"] for entry in result["devices"]]
+    assert command_ids[0] and command_ids[0] == command_ids[1]
+
+
 def test_partial_failure_reports_every_device_and_fails_unless_allowed(simulator, run_module):
     good = ids_of(exemptable(simulator, 3))
     unknown_status = [d for d in simulator.fleet.devices if d["status"] == "unknown"][:2]
