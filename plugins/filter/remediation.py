@@ -21,6 +21,7 @@ import time
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.collections import is_sequence
 
+from ansible_collections.opswat.it_access.plugins.module_utils.actions import FAILED_RESULTS
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
     ACTION_ONLY_OPTIONS, FILTER_CHOICES, check_action_options, exempt_params, matches, scan_params, unique,
     validate_filters)
@@ -45,7 +46,7 @@ CONTROLS = {
     "scan_threats": "scan",
 }
 
-RESULT_NAMES = ("changed", "unchanged", "failed", "not_supported", "not_found")
+RESULT_NAMES = ("changed", "unchanged") + FAILED_RESULTS
 
 _TIMESTAMP = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?$", re.IGNORECASE)
@@ -412,7 +413,7 @@ def summary(plan_entries, results=None, listing=None, groups=None, check_mode=Fa
         for device in result.get("devices") or []:
             if isinstance(device, dict) and device.get("result") in counts:
                 counts[device["result"]] += 1
-                if device["result"] in ("failed", "not_supported", "not_found"):
+                if device["result"] in FAILED_RESULTS:
                     failed_ids.append(device.get("id"))
         error = result.get("error") or (call_error if entry["targets"] else None)
         rule = dict(name=entry["name"], action=entry["action"], matched=entry["matched"],

@@ -240,7 +240,7 @@ api_requests:
 """
 
 from ansible_collections.opswat.it_access.plugins.module_utils.actions import (
-    ACTION_OPTIONS, ACTION_RULES, check_action, device_results, execute)
+    ACTION_OPTIONS, ACTION_RULES, FAILED_RESULTS, check_action, device_results, execute)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 from ansible_collections.opswat.it_access.plugins.module_utils.module import run_module
 
@@ -274,21 +274,21 @@ def run(module, client):
                 before[request.name], after[request.name] = changes
         result["diff"] = dict(before=before, after=after)
 
-    stopped = [request for request in requests if request.failure is not None]
-    partial = [request for request in requests if request.failed_ids()]
+    stopped, partial = [], []
+    for request, entry in zip(requests, actions):
+        if request.failure is not None:
+            stopped.append("%s stopped: %s (%d device(s) changed before it)"
+                           % (request.name, entry["error"], len(entry["changed_ids"])))
+        elif entry["failed_ids"]:
+            counts = request.counts()
+            partial.append("%s: %d device(s) failed, %d not supported, %d not found"
+                           % ((request.name,) + tuple(counts[name] for name in FAILED_RESULTS)))
     if stopped:
         result.update(failed=True, msg="%s; the other actions were applied. Every device's result is in"
-                                       " actions[].devices." % "; ".join(
-                                           "%s stopped: %s (%d device(s) changed before it)"
-                                           % (request.name, request.failure.message, len(request.changed_ids()))
-                                           for request in stopped))
+                                       " actions[].devices." % "; ".join(stopped))
     elif partial and not module.params["allow_partial"]:
         result.update(failed=True, msg="%s (see actions[].failed_ids); every action was applied to its other"
-                                       " devices. Set allow_partial=true to accept this." % "; ".join(
-                                           "%s: %d device(s) failed, %d not supported, %d not found"
-                                           % ((request.name,) + tuple(request.counts()[name] for name in
-                                                                      ("failed", "not_supported", "not_found")))
-                                           for request in partial))
+                                       " devices. Set allow_partial=true to accept this." % "; ".join(partial))
     return result
 
 
