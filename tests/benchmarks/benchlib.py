@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import datetime
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,6 +40,7 @@ SEED = 1
 PAGE = 50                 # the API's maximum page and batch size
 REAL_RPM = 10             # the service's limit: 10 requests a minute
 REAL_WINDOW = 60.0
+EXEMPT_HOURS = 72         # scenarios 2 and 3
 
 SIDES = ("collection", "baseline", "baseline_batched")
 KINDS = ("token", "list", "detail", "groups", "action", "account", "other")
@@ -352,11 +354,10 @@ def _save_log(scratch, entries):
 def run_playbook(ctx, sim, playbook, name, variables=None, requests_per_minute=None):
     """Run ``playbook`` against ``sim``; returns (Process, report dict the play saved, its request log entries)."""
     scratch = ctx.scratch(name)
-    report_path = os.path.join(scratch, "report.json")
     values = dict(api_url=sim.url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
                   requests_per_minute=requests_per_minute or ctx.scale.requests_per_minute,
                   rate_limit_window=ctx.scale.rate_limit_window,
-                  retries_on_429=30, delay_on_429=ctx.scale.retry_delay, bench_report=report_path)
+                  retries_on_429=30, delay_on_429=ctx.scale.retry_delay)
     values.update(variables or {})
     vars_path = os.path.join(scratch, "vars.json")
     with open(vars_path, "w", encoding="utf-8") as handle:
@@ -369,13 +370,29 @@ def run_playbook(ctx, sim, playbook, name, variables=None, requests_per_minute=N
     process = run_measured(command, ctx.environment(scratch), scratch, os.path.join(scratch, "output.txt"))
     entries = sim.request_log()
     _save_log(scratch, entries)
-    report = None
-    if os.path.exists(report_path):
-        with open(report_path, encoding="utf-8") as handle:
-            report = json.load(handle)
+    report = printed_report(process.output())
     if process.returncode != 0:
         ctx.log("  %s FAILED (rc %d):\n%s" % (name, process.returncode, process.output(tail=3000)))
     return process, report, entries
+
+
+REPORT_MARKER = "bench-report "
+
+
+def printed_report(output):
+    """The report a bench playbook printed last, with ``ansible.builtin.debug`` and ``msg: "bench-report {{ ... |
+    to_json }}"``; None if it printed none.
+
+    The report is printed, not saved with ``ansible.builtin.copy``: debug runs on the controller, where a copy task
+    runs a module (about 1 s here) that the wall time of the run would count against the collection.
+    """
+    report = None
+    prefix = '"msg": "' + REPORT_MARKER
+    for line in output.splitlines():
+        line = line.strip()
+        if line.startswith(prefix):
+            report = json.loads(json.loads(line[len('"msg": '):])[len(REPORT_MARKER):])
+    return report
 
 
 def run_module(ctx, sim, module, args, name, requests_per_minute):
@@ -572,11 +589,15 @@ class ExemptDevices(Scenario):
                 ids = pick_to_exempt(sim, ctx.sizes.exempt)
                 low_first = minimum(token=1, detail=batches(len(ids)), action=batches(len(ids)))
                 low_again = minimum(token=1, detail=batches(len(ids)))
-                variables = dict(device_ids=ids, exempt_hours=72)
+                variables = dict(device_ids=ids, exempt_hours=EXEMPT_HOURS)
 
                 verify = _all_in_state(sim, ids, "status", "exempted")
                 first[side] = _run_side(ctx, sim, playbooks[side], "exempt-%s" % side, variables, low_first["total"],
                                         verify, side)
+                # The second run starts as a new machine would (its own pace), and its bound assumes a window that
+                # holds none of the first run's requests: at the scaled rate Ansible's start-up outlasts a window,
+                # at the real one (--scale 1) it does not, and the first run's last requests would draw a 429.
+                time.sleep(ctx.scale.window)
                 again[side] = _run_side(ctx, sim, playbooks[side], "exempt-again-%s" % side, variables,
                                         low_again["total"], verify, side)
             finally:
@@ -727,6 +748,38 @@ def run_all(ctx, numbers=None, sides=("collection", "baseline", "baseline_batche
     return results
 
 
+def run_real_limit_check(ctx, scenarios, scale=None):
+    """Scenario 3 once more, collection side, at the service's real limit: its wall time measured, not projected.
+
+    The scaled runs judge the wall time at the real limit by projection (projected_real_seconds). This run checks
+    it where it is tightest: scenario 3 has the shortest bound (1 minute) and so the largest share of Ansible's
+    fixed cost. It becomes scenario 3's side ``collection_real``. The devices are put in the state scenario 2 leaves
+    them in (exempted for EXEMPT_HOURS) directly in the simulator's fleet, so the check takes one minute, not three.
+    ``scale`` is the real limit, Scale(1), unless told otherwise (the quick test runs the check scaled).
+    """
+    again = [scenario for scenario in scenarios if scenario["key"] == "exempt_again"]
+    if not again:
+        return
+    workdir = os.path.join(ctx.workdir, "real-limit")
+    os.makedirs(workdir)
+    real = Context(scale or Scale(1), ctx.sizes, python=ctx.python, collections_path=ctx.collections_path, workdir=workdir,
+                   verbose=ctx.verbose, log=ctx.log)
+    ctx.log("scenario 3 at the real limit (10 requests a %g s window, requests_per_minute %d)"
+            % (real.scale.window, real.scale.requests_per_minute))
+    sim = start_simulator(ctx.sizes.devices, real.scale)
+    try:
+        ids = pick_to_exempt(sim, ctx.sizes.exempt)
+        applied = sim.fleet.apply_action("exempt", ids, False, dict(exempt_time=EXEMPT_HOURS), (3, 3))
+        if any(status != 1 for _key, status, _command in applied):
+            raise RuntimeError("the simulator did not exempt every device of the real-limit check")
+        run = _run_side(real, sim, os.path.join(PLAYBOOKS, "exempt.yml"), "exempt-again-real-limit",
+                        dict(device_ids=ids, exempt_hours=EXEMPT_HOURS), again[0]["minimum"]["total"],
+                        _all_in_state(sim, ids, "status", "exempted"), "collection_real")
+    finally:
+        sim.stop()
+    again[0]["runs"]["collection_real"] = run
+
+
 def baseline_requests(key, sizes, rules=None):
     """What the per-device baseline sends at ``sizes`` by its own logic, 429s aside: a page a 50 devices, one
     request a device, one group look-up. The sampled run checks it; the full-size row reports it."""
@@ -743,7 +796,7 @@ def baseline_requests(key, sizes, rules=None):
     return None
 
 
-def run_bench(ctx, numbers=None, sides=SIDES, baseline_divisor=1):
+def run_bench(ctx, numbers=None, sides=SIDES, baseline_divisor=1, real_limit_check=False):
     """Every scenario asked for; the per-device baseline at sizes shrunk ``baseline_divisor`` times when above 1.
 
     The per-device baseline costs Ansible most of a second of CPU a request whatever the rate limit, so at full
@@ -752,6 +805,8 @@ def run_bench(ctx, numbers=None, sides=SIDES, baseline_divisor=1):
     """
     main_sides = [side for side in sides if side != "baseline" or baseline_divisor <= 1]
     results = run_all(ctx, numbers, main_sides)
+    if real_limit_check and "collection" in sides:
+        run_real_limit_check(ctx, results)
     if "baseline" in sides and baseline_divisor > 1:
         small_dir = os.path.join(ctx.workdir, "baseline-1-in-%d" % baseline_divisor)
         os.makedirs(small_dir)
@@ -810,6 +865,12 @@ def evaluate_targets(scenarios, tolerance=0.05):
                             met=run["projected_real_ratio"] <= 1 + tolerance,
                             value="%.0f s / %.0f s = %.3f" % (run["projected_real_seconds"], run["real_bound_seconds"],
                                                               run["projected_real_ratio"])))
+        real = scenario["runs"].get("collection_real")
+        if real:
+            targets.append(dict(target="wall time at the real limit (measured) within 5% of its bound", scenario=label,
+                                met=real["done"] and real["throttled"] == 0 and real["wall_ratio"] <= 1 + tolerance,
+                                value="%.1f s / %.0f s = %.3f" % (real["wall_seconds"], real["bound_seconds"],
+                                                                  real["wall_ratio"])))
         if scenario["key"] == "exempt_again":
             targets.append(dict(target="zero writes", scenario=label, met=run["writes"] == 0, value=str(run["writes"])))
         if not run["done"]:
