@@ -8,7 +8,8 @@ and opswat_device_actions (several actions in one task).
 ``execute`` runs the steps in this order, and nothing is written before the last one:
 
 1. every action's options are already checked (``check_action``);
-2. the groups that ``assign_to_group`` actions name are looked up, with one listing of the groups for all of them;
+2. the groups that ``assign_to_group`` actions name are looked up, with one listing of the groups for all of them
+   (none when the caller hands over the groups it has just looked up: ``known_groups``);
 3. every target of every action is read once (Device Details, 50 a request);
 4. no device may get two actions that set the same thing (``SETS``);
 5. each action is planned from that state: devices already in the wanted state are ``unchanged``, devices the
@@ -161,27 +162,51 @@ def _check_action(options, label, prefix):
                          options.get("group_id"), label=label, prefix=prefix)
 
 
-def resolve_groups(client, requests):
+def check_known_groups(value, option="known_groups"):
+    """The groups a caller looked up moments before (opswat_group_info's ``groups``), as [{group_id, group_name}].
+
+    Each item needs a non-empty ``group_id`` and ``group_name``; other keys are ignored. An InputError names the
+    first item at fault.
+    """
+    groups = []
+    for index, item in enumerate(value or []):
+        if not isinstance(item, dict) or not all(item.get(key) not in (None, "") for key in ("group_id", "group_name")):
+            raise InputError("%s[%d]" % (option, index), "each group needs a group_id and a group_name, as"
+                             " opswat_group_info returns them")
+        groups.append(dict(group_id=str(item["group_id"]), group_name=str(item["group_name"])))
+    return groups
+
+
+def _group_of(request, groups):
+    if request.group_name is not None:
+        found = [group for group in groups if group.get("group_name") == request.group_name]
+    else:
+        found = [group for group in groups if str(group.get("group_id")) == request.group_id]
+    return found[0] if found else None
+
+
+def resolve_groups(client, requests, known_groups=None):
     """Give each ``assign_to_group`` action its group's id and name from one listing of the groups.
 
+    With ``known_groups`` (check_known_groups) holding every group the actions name, no request is sent: the
+    caller has just looked them up. Otherwise the groups are listed, once, and ``known_groups`` is not used.
     An unknown group is an InputError naming its option, before any write. No request without such an action.
     """
     assigning = [request for request in requests if request.action == "assign_to_group"]
     if not assigning:
         return
-    groups = client.list_groups()
+    groups = known_groups or []
+    if not all(_group_of(request, groups) for request in assigning):
+        groups = client.list_groups()
     for request in assigning:
-        if request.group_name is not None:
-            found = [group for group in groups if group.get("group_name") == request.group_name]
-            if not found:
-                raise request.input_error("group_name", "no group is named %r (names are case-sensitive); known groups: %s"
-                                          % (request.group_name, ", ".join(sorted(str(g.get("group_name")) for g in groups))))
-        else:
-            found = [group for group in groups if str(group.get("group_id")) == request.group_id]
-            if not found:
-                raise request.input_error("group_id", "no group has the id %r" % request.group_id)
-        request.params = {"group_id": str(found[0].get("group_id"))}
-        request.target_group_name = found[0].get("group_name")
+        found = _group_of(request, groups)
+        if found is None and request.group_name is not None:
+            raise request.input_error("group_name", "no group is named %r (names are case-sensitive); known groups: %s"
+                                      % (request.group_name, ", ".join(sorted(str(g.get("group_name")) for g in groups))))
+        if found is None:
+            raise request.input_error("group_id", "no group has the id %r" % request.group_id)
+        request.params = {"group_id": str(found.get("group_id"))}
+        request.target_group_name = found.get("group_name")
 
 
 def read_targets(client, requests):
@@ -304,13 +329,13 @@ def write(client, request):
                               else "the API's answer did not mention this device")
 
 
-def execute(client, requests, check_mode):
+def execute(client, requests, check_mode, known_groups=None):
     """Steps 2-6 of this module's docstring, for checked ``requests``, in their order.
 
     An action whose write fails as a whole (a timeout, a server error) does not stop the later ones: they act
     on other state or other devices (``check_conflicts``), and each device's result says what happened to it.
     """
-    resolve_groups(client, requests)
+    resolve_groups(client, requests, known_groups)
     read_targets(client, requests)
     check_conflicts(requests)
     for request in requests:

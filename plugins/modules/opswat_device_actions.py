@@ -16,13 +16,14 @@ description:
   - Applies a list of Device Actions (v3.3), each to its own devices, with the same per-device behaviour as
     M(opswat.it_access.opswat_device_action). Use it when one play acts on devices in several ways, for example
     quarantining some devices and exempting others.
-  - Every action's options are checked, and every group the actions name is looked up, before any write. A typo
-    in the last action's group fails the task before the first action writes anything.
+  - Every action's options are checked, and every group the actions name is looked up (or found in
+    O(known_groups)), before any write. A typo in the last action's group fails the task before the first action
+    writes anything.
   - The devices of all the actions are read together (Device Details, 50 a request), so a device is read once
     however many actions name it, and the reads are not rounded up to 50 action by action. The cost is the token
-    request (with client credentials), one group look-up when any action is C(assign_to_group), one read per 50
-    distinct devices (device ids and MACs are read separately), and, for each action, one write per 50 devices
-    that change.
+    request (with client credentials), one group look-up when any action is C(assign_to_group) (none when
+    O(known_groups) holds its groups), one read per 50 distinct devices (device ids and MACs are read separately),
+    and, for each action, one write per 50 devices that change.
   - Every action is planned from that one read, so a device may get at most one action on its status
     (C(exempt), C(unexempt), C(ignore), C(unignore)), one on its group (C(assign_to_group)), and no other action
     together with C(delete). A task that breaks this rule fails before any write. Commands (C(scan_threats),
@@ -112,6 +113,17 @@ options:
             clock.
         type: bool
         default: false
+  known_groups:
+    description:
+      - The groups as M(opswat.it_access.opswat_group_info) returned them (its RV(opswat.it_access.opswat_group_info#module:groups)
+        result), when the play has just looked them up: if every group the actions name is among them, the module
+        does not look the groups up again, and saves that request. Each item needs C(group_id) and C(group_name);
+        other keys are ignored.
+      - If a group an action names is not among them, the module looks the groups up as usual and does not use
+        this list. Pass a look-up made moments before in the same play: a group deleted or renamed since then is
+        written to as it was, and the API reports its devices as failed.
+    type: list
+    elements: dict
   allow_partial:
     description:
       - When V(false), the task fails if any device of any action failed, was not supported or was not found,
@@ -153,6 +165,19 @@ EXAMPLES = r"""
   loop: "{{ applied.actions }}"
   loop_control:
     label: "{{ item.action }}"
+
+# A play that checks its groups first (a typo fails before a long listing) hands them over, saving a request.
+- name: Read the groups
+  opswat.it_access.opswat_group_info:
+  register: all_groups
+
+- name: Quarantine the devices found meanwhile, without looking the groups up again
+  opswat.it_access.opswat_device_actions:
+    known_groups: "{{ all_groups.groups }}"
+    actions:
+      - action: assign_to_group
+        group_name: Quarantine
+        device_ids: "{{ infected_ids }}"
 """
 
 RETURN = r"""
@@ -240,13 +265,14 @@ api_requests:
 """
 
 from ansible_collections.opswat.it_access.plugins.module_utils.actions import (
-    ACTION_OPTIONS, ACTION_RULES, FAILED_RESULTS, check_action, device_results, execute)
+    ACTION_OPTIONS, ACTION_RULES, FAILED_RESULTS, check_action, check_known_groups, device_results, execute)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 from ansible_collections.opswat.it_access.plugins.module_utils.module import run_module
 
 
 MODULE_OPTIONS = dict(
     actions=dict(type="list", elements="dict", required=True, options=ACTION_OPTIONS, **ACTION_RULES),
+    known_groups=dict(type="list", elements="dict"),
     allow_partial=dict(type="bool", default=False),
 )
 
@@ -257,7 +283,8 @@ def run(module, client):
         raise InputError("actions", "must be a non-empty list")
     requests = [check_action(item, label="actions[%d]" % index, prefix="actions[%d]." % index)
                 for index, item in enumerate(items)]
-    execute(client, requests, module.check_mode)
+    known_groups = check_known_groups(module.params["known_groups"])
+    execute(client, requests, module.check_mode, known_groups)
 
     actions = []
     for request in requests:

@@ -254,9 +254,9 @@ def remediation_design_minimum(devices, plans):
 
     One token: the first module task fetches it and the others reuse it (``token_cache``, on by default).
     Where it differs from the absolute minimum, and why the design pays it:
-    - the role's group check before the listing (a typo in a group fails in one request, not after the listing),
-      then the one group look-up of ``opswat_device_actions`` when a rule with targets assigns a group: the module
-      validates every group before any write and needs the group's name, since devices carry ``group_name`` only;
+    - none for the groups: the role's one group check before the listing (a typo in a group fails in one request,
+      not after the listing) is the minimum's group look-up, and the role hands the groups it read to
+      ``opswat_device_actions`` (``known_groups``), which then does not look them up again;
     - ceil(T / 50) Device Details reads, T = the distinct targets of all the rules: ``opswat_device_actions``
       reads before it writes, which is what lets its check mode predict ``not_supported`` truthfully;
     - and, thanks to those reads, ceil(C / 50) writes per rule where C counts only the devices the action applies
@@ -266,9 +266,7 @@ def remediation_design_minimum(devices, plans):
     acting = [plan for plan in plans if plan["matched"]]
     targets = set(device_id for plan in acting for device_id in plan["ids"])
     checks_groups = any(plan["action"] == "assign_to_group" for plan in plans)
-    assigns = any(plan["action"] == "assign_to_group" for plan in acting)
-    return minimum(token=1, list=batches(devices),
-                   groups=(1 if checks_groups else 0) + (1 if assigns else 0),
+    return minimum(token=1, list=batches(devices), groups=1 if checks_groups else 0,
                    detail=batches(len(targets)),
                    action=sum(batches(plan["changes"]) for plan in acting))
 

@@ -71,6 +71,57 @@ def test_an_unknown_group_in_the_last_action_fails_after_one_group_lookup_and_no
     assert [entry["endpoint"] for entry in simulator.request_log() if entry["endpoint"] != "token"] == ["groups"]
 
 
+def groups_of(sim, *names):
+    """The groups named, as opswat_group_info returns them (with the keys the module ignores)."""
+    return [dict(group_id=group["group_id"], group_name=group["group_name"], number_of_devices=0)
+            for group in sim.fleet.groups if group["group_name"] in names]
+
+
+def test_known_groups_holding_every_group_save_the_lookup(simulator, run_module):
+    finance = pick(simulator, 2, not_group="Finance")
+    contractors = pick(simulator, 1, exclude=ids_of(finance), not_group="Contractors")
+    known = groups_of(simulator, "Finance", "Contractors")
+    options = dict(known_groups=known, actions=[
+        dict(action="assign_to_group", group_name="Finance", device_ids=ids_of(finance)),
+        dict(action="assign_to_group", group_id=known[[g["group_name"] for g in known].index("Contractors")]["group_id"],
+             device_ids=ids_of(contractors))])
+    outcome = run_counted(simulator, run_module, **options)
+    assert not outcome.failed and outcome["changed"], outcome
+    # No group look-up: a token, one read of the three devices, one write per action.
+    assert [entry["endpoint"] for entry in simulator.request_log()] == ["token", "detail", "action", "action"]
+    assert [simulator.fleet.device(d["device_id"])["group_name"] for d in finance + contractors] == \
+        ["Finance", "Finance", "Contractors"]
+    again = run_counted(simulator, run_module, **options)
+    assert not again["changed"] and requests_by_endpoint(simulator, "groups") == []
+
+
+def test_known_groups_missing_a_group_are_not_used_and_the_groups_are_looked_up(simulator, run_module):
+    device = pick(simulator, 1, not_group="Finance")
+    # A stale list: "Finance" absent, and a group the API no longer knows. The module looks the groups up once and
+    # takes the group from the API, so the write goes to the real group.
+    stale = [dict(group_id="deleted-since", group_name="Old Finance")]
+    outcome = run_counted(simulator, run_module, known_groups=stale, actions=[
+        dict(action="assign_to_group", group_name="Finance", device_ids=ids_of(device))])
+    assert not outcome.failed and outcome["changed"], outcome
+    assert len(requests_by_endpoint(simulator, "groups")) == 1
+    assert simulator.fleet.device(device[0]["device_id"])["group_name"] == "Finance"
+    # A name in neither: the error, before any write, lists the API's groups.
+    unknown = run_counted(simulator, run_module, known_groups=stale, actions=[
+        dict(action="assign_to_group", group_name="No Such Group", device_ids=ids_of(device))])
+    assert unknown.failed and unknown.msg.startswith("actions[0].group_name: ") and "Contractors" in unknown.msg
+    assert write_entries(simulator) == []
+
+
+def test_a_known_group_deleted_since_is_trusted_and_its_devices_reported_failed(simulator, run_module):
+    """The documented price of known_groups: a stale entry is written to as it is, and the API's refusal shows."""
+    device = pick(simulator, 1, not_group="Finance")
+    outcome = run_counted(simulator, run_module, known_groups=[dict(group_id="deleted-since", group_name="Old Finance")],
+                          actions=[dict(action="assign_to_group", group_name="Old Finance", device_ids=ids_of(device))])
+    assert requests_by_endpoint(simulator, "groups") == []
+    assert [entry["body"]["params"]["group_id"] for entry in write_entries(simulator)] == ["deleted-since"]
+    assert outcome.failed and results(outcome["actions"][0]) == [(device[0]["device_id"], "failed")], outcome
+
+
 BAD_ACTIONS = [
     ([dict(action="exempt", device_ids=["a"]), dict(action="exempt", device_ids=["b"], exempt_hours=70000)],
      "actions[1].exempt_hours: "),

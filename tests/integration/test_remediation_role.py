@@ -133,6 +133,8 @@ def test_check_mode_then_apply_then_again(simulator, tmp_path):
     union = set(laptops) | set(servers)
     assert len(requests_by_endpoint(simulator, "detail")) == math.ceil(len(union) / 50.0)
     assert math.ceil(len(union) / 50.0) < math.ceil(len(laptops) / 50.0) + math.ceil(len(servers) / 50.0)
+    # The groups are read once, before the listing: the call that applies the rules gets them (known_groups).
+    assert len(requests_by_endpoint(simulator, "groups")) == 1
     for action, total in (("assign_to_group", len(laptops)), ("exempt", len(servers))):
         entries = actions_of(simulator, action)
         assert len(entries) == math.ceil(total / 50.0)

@@ -83,6 +83,9 @@ MODULE_CASES = [
      "Unsupported parameters"),
     ("device_actions", dict(actions=[dict(action="assign_to_group", device_ids=["x"], group_name="Finance", group_id="default")]),
      "group_name|group_id", "mutually exclusive"),
+    ("device_actions", dict(actions=[_EXEMPT], known_groups=[dict(group_id="g1", group_name="A"), dict(group_id="g2")]),
+     "known_groups[1]", "group_name"),
+    ("device_actions", dict(actions=[_EXEMPT], known_groups=["Finance"]), "known_groups", None),
 ]
 
 
