@@ -193,11 +193,19 @@ def _scenario_notes(scenario):
     return notes
 
 
+def _met(target, plain=False):
+    """yes, no, or "information" for a row that is not a target (met None)."""
+    if target["met"] is None:
+        return "info" if plain else "information"
+    if plain:
+        return "ok" if target["met"] else "MISS"
+    return "yes" if target["met"] else "**no**"
+
+
 def targets_table(targets):
     lines = ["| target | scenario | measured | met |", "|---|---|---|---|"]
     for target in targets:
-        lines.append("| %s | %s | %s | %s |" % (target["target"], target["scenario"], target["value"],
-                                                "yes" if target["met"] else "**no**"))
+        lines.append("| %s | %s | %s | %s |" % (target["target"], target["scenario"], target["value"], _met(target)))
     return "\n".join(lines)
 
 
@@ -279,7 +287,7 @@ def console_table(result):
                                 "", full["by_kind"]["action"], "", "", "", "", "", ">= " + duration(full["real_rate_seconds"])))
     lines.append("")
     for target in result["targets"]:
-        lines.append("%-4s %-62s %-44s %s" % ("ok" if target["met"] else "MISS", target["target"], target["scenario"][:44],
+        lines.append("%-4s %-66s %-44s %s" % (_met(target, plain=True), target["target"], target["scenario"][:44],
                                               target["value"]))
     return "\n".join(lines)
 
