@@ -164,8 +164,8 @@ def _scenario_notes(scenario):
         notes.append("- collection against the minimum, by kind: %s" % _difference(collection, low))
     design = scenario.get("design_minimum")
     if design:
-        notes.append("- design minimum against the minimum, by kind: %s (the module's group look-up, the reads before"
-                     " writing, and the writes those reads save; see the method above)"
+        notes.append("- design minimum against the minimum, by kind: %s (the reads before writing, which keep check"
+                     " mode truthful, and the writes those reads save; see the method above)"
                      % _difference(design, low))
         if collection and collection["requests"] != design["total"]:
             notes.append("- collection against the design minimum, by kind: %s" % _difference(collection, design))
