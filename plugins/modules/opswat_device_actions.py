@@ -116,11 +116,11 @@ options:
   known_groups:
     description:
       - The groups as M(opswat.it_access.opswat_group_info) returned them (its RV(opswat.it_access.opswat_group_info#module:groups)
-        result), when the play has just looked them up: if every group the actions name is among them, the module
+        result), when the play has just looked them up. If every group the actions name is among them, the module
         does not look the groups up again, and saves that request. Each item needs C(group_id) and C(group_name);
         other keys are ignored.
       - If a group an action names is not among them, the module looks the groups up as usual and does not use
-        this list. Pass a look-up made moments before in the same play: a group deleted or renamed since then is
+        this list. Pass a look-up made moments before in the same play. A group deleted or renamed since then is
         written to as it was, and the API reports its devices as failed.
     type: list
     elements: dict
