@@ -19,6 +19,7 @@ SIDE_LABELS = {
     "baseline": "baseline: uri, one request per device",
     "baseline_batched": "baseline variant: uri, 50 ids a request",
 }
+LISTING_ALONE_LABEL = "a client with the listing alone (no truthful check mode; information)"
 SIDE_ORDER = ("collection", "collection_real", "collection_playbook", "baseline", "baseline_batched")
 KIND_ORDER = ("token", "list", "detail", "groups", "action", "account", "other")
 SHORT_TITLES = {"list": "1 list", "exempt": "2 exempt", "exempt_again": "3 again", "assign": "4 assign",
@@ -45,7 +46,7 @@ def _ratio(value):
 def _kinds(scenario):
     """The request kinds worth a column in this scenario's table: those the minimum or any run used."""
     used = set(k for k, v in scenario["minimum"]["by_kind"].items() if v)
-    used.update(k for k, v in (scenario.get("design_minimum") or {}).get("by_kind", {}).items() if v)
+    used.update(k for k, v in (scenario.get("listing_alone") or {}).get("by_kind", {}).items() if v)
     for run in scenario["runs"].values():
         used.update(k for k, v in run["requests_by_kind"].items() if v)
     return [kind for kind in KIND_ORDER if kind in used]
@@ -97,17 +98,17 @@ def scenario_table(scenario):
         cells["request span"] = "bound: %s" % duration(collection["bound_seconds"])
         cells["at 10/min"] = "bound: %s" % duration(collection["real_bound_seconds"])
     lines.append(line(cells))
-    design = scenario.get("design_minimum")
-    if design:
-        # The floor of the collection's design (see benchlib.remediation_design_minimum), next to the absolute one.
+    alone = scenario.get("listing_alone")
+    if alone:
+        # For information: a client without the check-mode promise (see benchlib.listing_alone_requests).
         cells = dict(empty)
-        cells.update({"": "**design minimum**", "requests": "**%d**" % design["total"],
-                      "÷ min": _ratio(round(design["total"] / float(low["total"]), 3)), "429": "0",
-                      "writes": str(design["by_kind"]["action"])})
-        cells.update((kind, str(design["by_kind"][kind])) for kind in kinds)
+        cells.update({"": LISTING_ALONE_LABEL, "requests": "%d" % alone["total"],
+                      "÷ min": _ratio(round(alone["total"] / float(low["total"]), 3)),
+                      "writes": str(alone["by_kind"]["action"])})
+        cells.update((kind, str(alone["by_kind"][kind])) for kind in kinds)
         if interval is not None:
-            cells["request span"] = "bound: %s" % duration((design["total"] - 1) * interval)
-            cells["at 10/min"] = "bound: %s" % duration((design["total"] - 1) * 60.0 / 10)
+            cells["request span"] = "bound: %s" % duration((alone["total"] - 1) * interval)
+            cells["at 10/min"] = "bound: %s" % duration((alone["total"] - 1) * 60.0 / 10)
         lines.append(line(cells))
     for side, run in _runs(scenario):
         cells = dict(empty)
@@ -162,13 +163,11 @@ def _scenario_notes(scenario):
     collection = scenario["runs"].get("collection")
     if collection and collection["requests"] != low["total"] and not collection.get("measured_at"):
         notes.append("- collection against the minimum, by kind: %s" % _difference(collection, low))
-    design = scenario.get("design_minimum")
-    if design:
-        notes.append("- design minimum against the minimum, by kind: %s (the reads before writing, which keep check"
+    alone = scenario.get("listing_alone")
+    if alone:
+        notes.append("- the minimum against a client with the listing alone, by kind: %s (the reads that keep check"
                      " mode truthful, and the writes those reads save; see the method above)"
-                     % _difference(design, low))
-        if collection and collection["requests"] != design["total"]:
-            notes.append("- collection against the design minimum, by kind: %s" % _difference(collection, design))
+                     % _difference(low, alone))
     for side, run in _runs(scenario):
         label = side_label(side, run)
         if not run["done"]:
@@ -264,9 +263,9 @@ def console_table(result):
     lines.append(fmt % ("scenario / side", "requests", "÷min", "429", "writes", "span", "÷bound", "wall", "CPU",
                         "peakMiB", "at 10/min"))
     for scenario in result["scenarios"]:
-        design = scenario.get("design_minimum")
+        alone = scenario.get("listing_alone")
         lines.append("%d. %s (minimum %d%s)" % (scenario["number"], scenario["title"], scenario["minimum"]["total"],
-                                                ", design minimum %d" % design["total"] if design else ""))
+                                                ", listing alone %d" % alone["total"] if alone else ""))
         for side, run in _runs(scenario):
             if not scenario["rate_limited"]:
                 real = "-"

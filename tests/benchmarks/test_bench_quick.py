@@ -35,10 +35,9 @@ def test_minimums_follow_the_formulas():
     assert benchlib.baseline_requests("list", benchlib.Sizes())["by_kind"]["list"] == 200
 
 
-def test_design_minimum_of_the_role():
-    """One token shared by the module tasks, the role's one group check (handed to the module: no second
-    look-up), the reads of all the rules' targets together before writing, and only the writes the reads show are
-    needed (see benchlib.remediation_design_minimum)."""
+def test_minimum_of_the_role():
+    """One token, one group look-up, the reads of all the rules' targets together (a check mode that tells the
+    truth needs them), and only the writes the reads show are needed (see benchlib.remediation_minimum)."""
     def ids(prefix, count):
         return ["%s%d" % (prefix, index) for index in range(count)]
 
@@ -46,13 +45,15 @@ def test_design_minimum_of_the_role():
              dict(action="exempt", matched=130, to_write=130, changes=130, ids=ids("e", 130)),
              dict(action="scan_threats", matched=101, to_write=101, changes=51, ids=ids("s", 101)),
              dict(action="unexempt", matched=0, to_write=0, changes=0, ids=[])]  # no target: not in the call
-    design = benchlib.remediation_design_minimum(10000, plans)
-    assert design["by_kind"] == dict(token=1, list=200, detail=8, groups=1, action=3 + 3 + 2, account=0, other=0)
-    assert design["total"] == 218
+    low = benchlib.remediation_minimum(10000, plans)
+    assert low["by_kind"] == dict(token=1, list=200, detail=8, groups=1, action=3 + 3 + 2, account=0, other=0)
+    assert low["total"] == 218
+    # Without the reads: every device not yet in the wanted state is written, applicable or not.
+    assert benchlib.listing_alone_requests(10000, plans)["total"] == 1 + 200 + 1 + 4 + 3 + 3
     # A device two rules act on is read once.
     overlapping = [dict(plans[0]), dict(plans[2], ids=ids("q", 101))]
-    assert benchlib.remediation_design_minimum(10000, overlapping)["by_kind"]["detail"] == 4
-    no_group = benchlib.remediation_design_minimum(1000, plans[1:])
+    assert benchlib.remediation_minimum(10000, overlapping)["by_kind"]["detail"] == 4
+    no_group = benchlib.remediation_minimum(1000, plans[1:])
     assert no_group["by_kind"]["groups"] == 0 and no_group["by_kind"]["token"] == 1
 
 
