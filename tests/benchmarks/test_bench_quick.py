@@ -17,6 +17,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import benchlib  # noqa: E402  pylint: disable=wrong-import-position
+import report  # noqa: E402  pylint: disable=wrong-import-position
 
 # The scale of make bench: 10 requests a 1 s window; the module paces itself to one request every 0.1 s, while an
 # unpaced client would send the 11 pages of scenario 1 within the first window and draw a 429. The spacing's 1%
@@ -92,6 +93,19 @@ def test_quick_bench(tmp_path):
             checks.append(("no write", run["writes"] == 0))
         problems += ["%s %s: %s (%r)" % (key, side, name, run) for name, ok in checks if not ok]
     assert not problems, "\n".join(problems)
-    measured = [target for target in benchlib.evaluate_targets(list(scenarios.values()))
+    targets = benchlib.evaluate_targets(list(scenarios.values()))
+    measured = [target for target in targets
                 if target["target"] == "wall time at the real limit (measured) within 5% of its bound"]
     assert [target["scenario"] for target in measured] == ["3. The same again (nothing to do)"]
+
+    # The tables make bench prints and writes into docs/performance.md, from this run.
+    machine = benchlib.machine_info()
+    machine["load_before"] = machine["load_after"] = machine.pop("load_average")
+    result = dict(started="quick", duration_seconds=1.0, machine=machine, targets=targets,
+                  settings=dict(scale=ctx.scale.as_dict(), sizes=SIZES.as_dict(), real_limit_check=True),
+                  scenarios=[scenarios[key] for key in KEYS])
+    markdown, console = report.results_markdown(result, None), report.console_table(result)
+    for text in (markdown, console):
+        assert report.SIDE_LABELS["collection_real"] in text
+        assert "wall time at the real limit (measured) within 5% of its bound" in text
+    assert "| information |" in markdown and "\ninfo " in console
