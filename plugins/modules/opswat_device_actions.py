@@ -18,7 +18,8 @@ description:
     quarantining some devices and exempting others.
   - Every action's options are checked, and every group the actions name is looked up (or found in
     O(known_groups)), before any write. A typo in the last action's group fails the task before the first action
-    writes anything.
+    writes anything. Bad options in several actions are all reported in one message, each with its action, for
+    example C(actions[1].exempt_hours) and C(actions[3].macs).
   - The devices of all the actions are read together (Device Details, 50 a request), so a device is read once
     however many actions name it, and the reads are not rounded up to 50 action by action. The cost is the token
     request (with client credentials), one group look-up when any action is C(assign_to_group) (none when
@@ -281,8 +282,16 @@ def run(module, client):
     items = module.params["actions"]
     if not items:
         raise InputError("actions", "must be a non-empty list")
-    requests = [check_action(item, label="actions[%d]" % index, prefix="actions[%d]." % index)
-                for index, item in enumerate(items)]
+    requests, problems = [], []
+    for index, item in enumerate(items):
+        try:
+            requests.append(check_action(item, label="actions[%d]" % index, prefix="actions[%d]." % index))
+        except InputError as error:
+            problems.append(error)
+    if problems:
+        # Every action's option errors at once, so that a long list is fixed in one pass; `option` names the first.
+        raise InputError(problems[0].option, "; ".join([problems[0].reason] + [str(error) for error in problems[1:]]),
+                         options=[error.option for error in problems])
     known_groups = check_known_groups(module.params["known_groups"])
     execute(client, requests, module.check_mode, known_groups)
 

@@ -133,6 +133,19 @@ BAD_ACTIONS = [
 ]
 
 
+def test_bad_options_in_several_actions_are_all_reported_at_once_before_any_request(simulator, run_module):
+    outcome = run_module("device_actions", actions=[
+        dict(action="exempt", device_ids=["a"]),
+        dict(action="exempt", device_ids=["b"], exempt_hours=70000),
+        dict(action="exempt", device_ids=["c"]),
+        dict(action="exempt", macs=["aa:bb:cc:dd:ee:gg"])])
+    assert outcome.failed and outcome.msg.startswith("actions[1].exempt_hours: "), outcome.msg
+    assert "; actions[3].macs: " in outcome.msg and "actions[0]" not in outcome.msg and "actions[2]" not in outcome.msg
+    assert outcome["option"] == "actions[1].exempt_hours"
+    assert outcome["options"] == ["actions[1].exempt_hours", "actions[3].macs"]
+    assert simulator.request_log() == []
+
+
 @pytest.mark.parametrize("actions, prefix", BAD_ACTIONS, ids=[case[1].rstrip(": ") for case in BAD_ACTIONS])
 def test_a_bad_suboption_anywhere_fails_naming_it_before_any_request(simulator, run_module, actions, prefix):
     outcome = run_module("device_actions", actions=actions)
