@@ -56,6 +56,16 @@ def _runs(scenario):
     return [(side, scenario["runs"][side]) for side in SIDE_ORDER if side in scenario["runs"]]
 
 
+def _at_real_limit(side, run):
+    """(seconds, how) of a run at the real limit: "measured" (run there), "projected" (a paced run, from its scaled
+    run) or "at least" (an unpaced client: its requests at 6 s each)."""
+    if side == "collection_real":
+        return run["wall_seconds"], "measured"
+    if run.get("projected_real_seconds") is not None:
+        return run["projected_real_seconds"], "projected"
+    return run["real_rate_seconds"], "at least"
+
+
 def side_label(side, run=None):
     label = SIDE_LABELS.get(side, side)
     measured_at = (run or {}).get("measured_at")
@@ -121,12 +131,8 @@ def scenario_table(scenario):
             # Two "÷ bound" columns: the span's, then the wall's; the dict holds one key, so build this row by hand.
             row = [cells.get(name, "") for name in head]
             row[head.index("÷ bound", head.index("wall"))] = _ratio(run["wall_ratio"])
-            if side == "collection_real":
-                row[head.index("at 10/min")] = "%s (measured)" % duration(run["wall_seconds"])
-            elif run.get("projected_real_seconds") is not None:
-                row[head.index("at 10/min")] = "%s (projected)" % duration(run["projected_real_seconds"])
-            else:
-                row[head.index("at 10/min")] = "≥ %s" % duration(run["real_rate_seconds"])
+            seconds, how = _at_real_limit(side, run)
+            row[head.index("at 10/min")] = ("≥ %s" if how == "at least" else "%s (" + how + ")") % duration(seconds)
             lines.append("| " + " | ".join(row) + " |")
         else:
             lines.append(line(cells))
@@ -269,12 +275,9 @@ def console_table(result):
         for side, run in _runs(scenario):
             if not scenario["rate_limited"]:
                 real = "-"
-            elif side == "collection_real":
-                real = duration(run["wall_seconds"])
-            elif run.get("projected_real_seconds") is not None:
-                real = duration(run["projected_real_seconds"])
             else:
-                real = ">= " + duration(run["real_rate_seconds"])
+                seconds, how = _at_real_limit(side, run)
+                real = (">= " if how == "at least" else "") + duration(seconds)
             label = SIDE_LABELS.get(side, side) + (" (1/%d)" % run["measured_at"]["divisor"] if run.get("measured_at") else "")
             lines.append(fmt % ("   " + label[:43], run["requests"], _ratio(run["requests_ratio"]), run["throttled"],
                                 run["writes"], duration(run["span_seconds"]), _ratio(run["span_ratio"]),
