@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 # pylint: disable=wrong-import-position
 import ansible_runs  # noqa: E402
 import inprocess  # noqa: E402
+from isolation import no_stray_environment, private_state_directory  # noqa: E402,F401  pylint: disable=unused-import  # autouse
 from itaccess_sim import Simulator  # noqa: E402
 # pylint: enable=wrong-import-position
 
@@ -157,16 +158,3 @@ def requests_by_endpoint(sim, endpoint=None, method=None):
 def write_entries(sim):
     """Requests that could change state: every device action request."""
     return requests_by_endpoint(sim, "action")
-
-
-@pytest.fixture(autouse=True)
-def _no_stray_environment(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("OPSWAT_"):
-            monkeypatch.delenv(name)
-
-
-@pytest.fixture(autouse=True)
-def _private_state_directory(monkeypatch, tmp_path_factory):
-    with ansible_runs.private_state_directory(monkeypatch, tmp_path_factory):
-        yield

@@ -6,30 +6,14 @@
 
 from __future__ import absolute_import, division, print_function
 
-import os
-
 import pytest
 
 import reliability_harness as harness
-from ansible_runs import private_state_directory
+from isolation import no_stray_environment, private_state_directory  # noqa: F401  pylint: disable=unused-import  # autouse
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "soak: the full 1,000-run soak (RELIABILITY_SOAK_RUNS sets the number)")
-
-
-@pytest.fixture(autouse=True)
-def _no_stray_environment(monkeypatch):
-    """A developer's OPSWAT_* variables must not change what a test sees."""
-    for name in list(os.environ):
-        if name.startswith("OPSWAT_"):
-            monkeypatch.delenv(name)
-
-
-@pytest.fixture(autouse=True)
-def _private_state_directory(monkeypatch, tmp_path_factory):
-    with private_state_directory(monkeypatch, tmp_path_factory):
-        yield
 
 
 @pytest.fixture

@@ -11,37 +11,15 @@ the run so that tokens issued during the run count): a test fails on the first l
 
 from __future__ import absolute_import, division, print_function
 
-import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 BIN = os.path.dirname(sys.executable)
 ANSIBLE_PLAYBOOK = os.path.join(BIN, "ansible-playbook")
 ANSIBLE_INVENTORY = os.path.join(BIN, "ansible-inventory")
-
-
-@contextlib.contextmanager
-def private_state_directory(monkeypatch, tmp_path_factory):
-    """Give a test its own temp directory for the collection's state (the pace and the token cache), in this
-    process and in every ansible run it starts: a token cached by an earlier test for a simulator that happened to
-    listen on the same port must not be sent (and rejected) here, and no test's pace may hold another's back.
-
-    A short path of its own, not pytest's ``tmp_path``: ansible-core puts a Unix socket in it, and those paths are
-    limited to about 100 characters.
-    """
-    tmp_path_factory.getbasetemp()  # pytest's own temp root is chosen now, outside the private directory
-    path = tempfile.mkdtemp(prefix="oit-")
-    monkeypatch.setenv("TMPDIR", path)
-    monkeypatch.setattr(tempfile, "tempdir", path)
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 class CommandRun(object):
