@@ -68,7 +68,7 @@ class TokenCache(object):
 
     def __init__(self, api_url, client_id, client_secret, directory=None, clock=None):
         identity = "\n".join((api_url, client_id)).encode("utf-8")
-        master = hmac.new(client_secret.encode("utf-8"), LABEL + b"\n" + identity, hashlib.sha256).digest()
+        master = _derive(client_secret.encode("utf-8"), LABEL + b"\n" + identity)
         self._encryption_key = _derive(master, b"encrypt")
         self._mac_key = _derive(master, b"authenticate")
         self.directory = directory or state_directory()
