@@ -446,7 +446,10 @@ def summary(plan_entries, results=None, listing=None, groups=None, check_mode=Fa
             line += ", nothing to do"
         else:
             line += ", changed %d, unchanged %d, failed %d, not_supported %d, not_found %d" % tuple(
-                rule[name] for name in RESULT_NAMES)
+                rule[name] for name in ("changed", "unchanged", "failed", "not_supported", "not_found"))
+            if rule["not_sent"]:
+                # Only after a write that stopped: the devices of the rule's requests that were never sent.
+                line += ", not_sent %d" % rule["not_sent"]
         if rule["error"]:
             line += ". ERROR: %s" % rule["error"]
         lines.append(line)

@@ -21,9 +21,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
-    ACTIONS, IMPERATIVE_ACTIONS, SCAN_TYPES, action_applies, check_action_options, device_macs, exempt_params,
-    normalize_macs, scan_params, unique)
+    ACTIONS, IMPERATIVE_ACTIONS, SCAN_TYPES, action_applicability, check_action_options, device_macs, exempt_params,
+    id_key, normalize_macs, scan_params, unique, unique_ids)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError, OpswatError
 
 # The options of one action: opswat_device_action's own (with allow_partial), each item of opswat_device_actions'
@@ -67,7 +69,8 @@ SETS = {
 }
 
 API_RESULTS = {1: "changed", 0: "failed", -1: "not_supported"}
-FAILED_RESULTS = ("failed", "not_supported", "not_found")
+# not_sent: the device's batch was never sent, because an earlier batch of the same action failed.
+FAILED_RESULTS = ("failed", "not_supported", "not_found", "not_sent")
 
 
 class ActionRequest(object):
@@ -95,6 +98,7 @@ class ActionRequest(object):
         self.before = {}
         self.after = {}
         self.failure = None
+        self.outcome_unknown = []  # ids of the devices of the request that failed: it may have been applied
 
     @property
     def name(self):
@@ -145,7 +149,7 @@ def _check_action(options, label, prefix):
     if key_option == "device_ids":
         if [value for value in values if not str(value).strip()]:
             raise InputError("device_ids", "must not contain empty ids")
-        wanted = unique(value.strip() for value in values)
+        wanted = unique_ids(value.strip() for value in values)
     else:
         wanted = normalize_macs(values, "macs")
 
@@ -216,18 +220,20 @@ def read_targets(client, requests):
     not whether one request may mix them, and a device given both ways in one task costs at most one more read.
     """
     by_id, by_mac = {}, {}
-    ids = unique(key for request in requests if request.key_option == "device_ids" for key in request.wanted)
+    ids = unique_ids(key for request in requests if request.key_option == "device_ids" for key in request.wanted)
     macs = unique(key for request in requests if request.key_option == "macs" for key in request.wanted)
     if ids:
         for device in client.get_device_details(ids):
-            by_id.setdefault(device.get("device_id"), device)
+            by_id.setdefault(id_key(device.get("device_id")), device)
     if macs:
         for device in client.get_device_details(macs):
             for mac in device_macs(device):
                 by_mac.setdefault(mac, device)
     for request in requests:
-        index = by_id if request.key_option == "device_ids" else by_mac
-        request.devices = dict((key, index.get(key)) for key in request.wanted)
+        if request.key_option == "device_ids":
+            request.devices = dict((key, by_id.get(id_key(key))) for key in request.wanted)
+        else:
+            request.devices = dict((key, by_mac.get(key)) for key in request.wanted)
 
 
 def check_conflicts(requests):
@@ -263,10 +269,12 @@ def plan(request):
             continue
         entry.update(device_id=device.get("device_id"), device_name=device.get("device_name"),
                      status=device.get("status"))
+        applies, why_not = action_applicability(request.action, device)
         if not request.force and request.action not in IMPERATIVE_ACTIONS and _in_wanted_state(request, device):
             entry["result"] = "unchanged"
-        elif action_applies(request.action, device) is False:
+        elif applies is False:
             entry["result"] = "not_supported"
+            entry["error"] = why_not
         else:
             entry["result"] = "changed"
             request.to_send.append(entry)
@@ -292,6 +300,9 @@ def _diff_entry(request, device):
     if request.action in CONTROLLED_STATE:
         key, read, value = CONTROLLED_STATE[request.action]
         change = ({key: read(device)}, {key: value})
+        if request.action == "exempt":
+            # The API does not show an exemption's expiry, so only the side after the action can say it.
+            change[1]["exempt_hours"] = request.params["exempt_time"]
     elif request.action == "assign_to_group":
         change = ({"group_name": device.get("group_name")}, {"group_name": request.target_group_name})
     elif request.action == "delete":
@@ -304,29 +315,63 @@ def _diff_entry(request, device):
 
 
 def write(client, request):
-    """Send the action, 50 devices a request, and record each device's answer; ``failure`` is what stopped it."""
+    """Send the action, 50 devices a request, and record each device's answer; ``failure`` is what stopped it.
+
+    After a failed request, the devices of that request may or may not have been acted on (``failed``, with
+    the error); those of the batches after it were never sent (``not_sent``).
+    """
     # Two MACs of one device are two entries of one device, sent once: the answer is each entry's.
     by_id = {}
     for entry in request.to_send:
-        by_id.setdefault(entry["device_id"], []).append(entry)
+        by_id.setdefault(id_key(entry["device_id"]), []).append(entry)
     answered = set()
+    unsent = set()
     try:
-        answers = client.device_action(request.action, ids=list(by_id), params=request.params)
+        answers = client.device_action(request.action, ids=unique_ids(entry["device_id"] for entry in request.to_send),
+                                       params=request.params)
     except OpswatError as error:
         request.failure = error
         answers = getattr(error, "completed_results", None) or []
+        unsent = set(id_key(value) for value in getattr(error, "unsent_ids", None) or [])
     for answer in answers:
-        for entry in by_id.get(str(answer.get("id")), []):
-            answered.add(entry["device_id"])
+        for entry in by_id.get(id_key(str(answer.get("id"))), []):
+            answered.add(id_key(entry["device_id"]))
             entry["result"] = API_RESULTS.get(answer.get("status"), "failed")
             if entry["result"] == "failed" and answer.get("status") not in API_RESULTS:
                 entry["error"] = "the API answered an unknown status %r" % (answer.get("status"),)
+            elif entry["result"] == "not_supported":
+                entry["error"] = "the API answered that the action does not apply to this device"
             entry["command_id"] = answer.get("command_id") or None
     for entry in request.to_send:
-        if entry["device_id"] not in answered:
+        key = id_key(entry["device_id"])
+        if key in answered:
+            continue
+        if key in unsent:
+            entry["result"] = "not_sent"
+            entry["error"] = ("not sent: an earlier request of this action failed, so the action was never sent"
+                              " for this device; running the task again sends it")
+        else:
             entry["result"] = "failed"
             entry["error"] = (request.failure.message if request.failure is not None
                               else "the API's answer did not mention this device")
+            if request.failure is not None:
+                request.outcome_unknown.append(entry["id"])
+
+
+def stopped_message(request):
+    """What happened to the devices of an action whose write failed: changed, outcome unknown, not sent."""
+    counts = request.counts()
+    return ("%s stopped: %s. %d device(s) changed, %d with an unknown outcome (failed: the action may have been"
+            " applied to them), %d not sent" % (request.name, request.failure.message.rstrip().rstrip("."),
+                                                len(request.changed_ids()), len(request.outcome_unknown),
+                                                counts["not_sent"]))
+
+
+def partial_counts(request):
+    """``3 device(s) failed, 1 not supported, 0 not found``: an action's devices in each failed result."""
+    counts = request.counts()
+    return "%d device(s) failed, %d not supported, %d not found" % (
+        counts["failed"], counts["not_supported"], counts["not_found"])
 
 
 def execute(client, requests, check_mode, known_groups=None):
@@ -345,6 +390,15 @@ def execute(client, requests, check_mode, known_groups=None):
     for request in requests:
         if request.to_send:
             write(client, request)
+
+
+def diff_text(value):
+    """One side of a diff as the text Ansible's diff shows, with non-ASCII device names as they are.
+
+    Given a dict, Ansible's callback renders it as JSON with every non-ASCII letter escaped (``\\u00eb``); given
+    text, it shows the text as it is. The layout is the callback's own (sorted keys, 4 spaces).
+    """
+    return json.dumps(value, sort_keys=True, indent=4, separators=(",", ": "), ensure_ascii=False) + "\n"
 
 
 def device_results(request):

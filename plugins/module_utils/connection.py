@@ -18,6 +18,7 @@ import json
 import math
 
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
+from ansible_collections.opswat.it_access.plugins.module_utils.options import check_integer
 
 try:
     from urllib.parse import urlsplit
@@ -242,6 +243,9 @@ def config_from_params(params):
     for name, option in CONNECTION_OPTIONS.items():
         if values[name] is None and "default" in option:
             values[name] = option["default"]
+    for name, option in CONNECTION_OPTIONS.items():
+        if option["type"] == "int":
+            check_integer(name, values[name])
     for name in ("access_token", "client_id", "client_secret", "api_url", "ca_path"):
         if isinstance(values[name], str) and not values[name].strip():
             values[name] = None

@@ -16,6 +16,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
+from ansible_collections.opswat.it_access.plugins.module_utils.options import check_integer
 
 DEVICE_STATUSES = ["compliant", "non_compliant", "exempted", "out_of_license_usage", "unknown",
                    "ignored", "installed", "pending", "quarantined"]
@@ -62,6 +63,25 @@ def unique(values):
         if value not in seen:
             seen.add(value)
             result.append(value)
+    return result
+
+
+def id_key(device_id):
+    """The form device ids are compared in: without regard to case (the API matches them so).
+
+    A user's id and the API's spelling of it are matched through this; each keeps its own spelling.
+    """
+    return device_id.lower() if isinstance(device_id, str) else device_id
+
+
+def unique_ids(device_ids):
+    """``device_ids`` without repeats in any case, the first spelling kept."""
+    seen = set()
+    result = []
+    for device_id in device_ids:
+        if id_key(device_id) not in seen:
+            seen.add(id_key(device_id))
+            result.append(device_id)
     return result
 
 
@@ -197,10 +217,16 @@ def check_action_options(action, options):
 
 
 def exempt_params(exempt_hours):
-    """The API's ``params`` of ``exempt``: ``exempt_time`` in hours, 0 (forever, the API's default) when not given."""
-    if exempt_hours is not None and not 0 <= exempt_hours <= MAX_EXEMPT_HOURS:
+    """The API's ``params`` of ``exempt``: ``exempt_time`` in hours, 0 for forever.
+
+    Required: the API's default when it is left out is forever, and a permanent exemption must be asked for.
+    """
+    if exempt_hours is None:
+        raise InputError("exempt_hours", "is required with action=exempt (0 exempts forever; say so explicitly)")
+    check_integer("exempt_hours", exempt_hours)
+    if not 0 <= exempt_hours <= MAX_EXEMPT_HOURS:
         raise InputError("exempt_hours", "must be between 0 (forever) and %d, got %d" % (MAX_EXEMPT_HOURS, exempt_hours))
-    return {"exempt_time": 0 if exempt_hours is None else exempt_hours}
+    return {"exempt_time": exempt_hours}
 
 
 def scan_params(full_scan, scan_types, scan_path):
@@ -259,18 +285,26 @@ def _version_tuple(text):
     return tuple(parts) if parts else None
 
 
+_AGENT_KINDS = dict(persistent="a persistent agent", on_demand="an on-demand agent", mobile="a mobile agent",
+                   domain_controller="a domain controller agent", none="no agent")
+
+
 def _agent_at_least(device, minimum_by_os):
-    """True/False when known, None when the device lacks the data to tell."""
+    """(True/False when known, None when the device lacks the data to tell; why not, when False)."""
     os_types = device_os_types(device) - set([None])
     if not os_types:
-        return None
-    minimums = [minimum_by_os[os_type] for os_type in os_types if os_type in minimum_by_os]
-    if not minimums:
-        return False
+        return None, None
+    supported = sorted(os_type for os_type in os_types if os_type in minimum_by_os)
+    if not supported:
+        return False, "the agent does not support it on %s (only on %s)" % (
+            ", ".join(sorted(str(os_type) for os_type in os_types)), ", ".join(sorted(minimum_by_os)))
+    minimum = minimum_by_os[supported[0]]
     version = _version_tuple(device.get("agent_version"))
     if version is None:
-        return None
-    return version >= _version_tuple(minimums[0])
+        return None, None
+    if version < _version_tuple(minimum):
+        return False, "agent %s is older than %s" % (device.get("agent_version"), minimum)
+    return True, None
 
 
 def action_applies(action, device):
@@ -279,28 +313,41 @@ def action_applies(action, device):
     The module predicts ``not_supported`` only on False, so check mode and the real run agree wherever the
     device carries the fields the table needs, and the API decides otherwise.
     """
+    return action_applicability(action, device)[0]
+
+
+def action_applicability(action, device):
+    """(``action_applies``, and when it is False the reason, such as "ignore applies to unknown devices only")."""
     status = device.get("status")
     kind = agent_kind(device)
     if action in ("exempt", "unexempt"):
-        if status in _NOT_EXEMPTABLE_STATUSES or kind == "domain_controller":
-            return False
-        return True
+        if status in _NOT_EXEMPTABLE_STATUSES:
+            return False, "%s does not apply to devices whose status is %s" % (action, status)
+        if kind == "domain_controller":
+            return False, "%s does not apply to domain controllers" % action
+        return True, None
     if action == "ignore":
-        return status == "unknown"
+        return (True, None) if status == "unknown" else (False, "ignore applies to unknown devices only")
     if action == "unignore":
-        return status == "ignored"
+        return (True, None) if status == "ignored" else (False, "unignore applies to ignored devices only")
     if action == "delete":
-        return True
+        return True, None
     if action == "assign_to_group":
-        return kind != "domain_controller"
+        if kind == "domain_controller":
+            return False, "assign_to_group does not apply to domain controllers"
+        return True, None
     if kind is None:
-        return None
+        return None, None
+    if action == "re-identify" and kind == "mobile":
+        return True, None
+    if action in ("dhcprenew", "re-identify", "fetch_agent_log", "scan_threats") and kind != "persistent":
+        return False, "%s needs a persistent agent%s; this device has %s" % (
+            action, " or a mobile one" if action == "re-identify" else "", _AGENT_KINDS[kind])
+    if action in _MIN_AGENT_VERSIONS:
+        applies, reason = _agent_at_least(device, _MIN_AGENT_VERSIONS[action])
+        if applies is False:
+            return False, "%s: %s" % (action, reason)
+        return True, None
     if action == "dhcprenew":
-        return kind == "persistent"
-    if action == "re-identify":
-        if kind == "mobile":
-            return True
-        return kind == "persistent" and _agent_at_least(device, _MIN_AGENT_VERSIONS[action]) is not False
-    if action in ("fetch_agent_log", "scan_threats"):
-        return kind == "persistent" and _agent_at_least(device, _MIN_AGENT_VERSIONS[action]) is not False
-    return None
+        return True, None
+    return None, None

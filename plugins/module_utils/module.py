@@ -19,6 +19,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.opswat.it_access.plugins.module_utils import connection
 from ansible_collections.opswat.it_access.plugins.module_utils.client import Client, HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import OpswatError
+from ansible_collections.opswat.it_access.plugins.module_utils.options import reject_boolean_integers
 
 
 def run_module(run, module_options, **spec_rules):
@@ -31,6 +32,7 @@ def run_module(run, module_options, **spec_rules):
 
     client = None
     try:
+        reject_boolean_integers(argument_spec, module.params)
         config = connection.config_from_params(module.params)
         for warning in config.warnings:
             module.warn(warning)

@@ -256,7 +256,7 @@ api_requests:
 """
 
 from ansible_collections.opswat.it_access.plugins.module_utils.actions import (
-    ACTION_OPTIONS, ACTION_RULES, check_action, device_results, execute)
+    ACTION_OPTIONS, ACTION_RULES, check_action, device_results, diff_text, execute, partial_counts, stopped_message)
 from ansible_collections.opswat.it_access.plugins.module_utils.module import run_module
 
 MODULE_OPTIONS = dict(ACTION_OPTIONS, allow_partial=dict(type="bool", default=False))
@@ -271,17 +271,16 @@ def run(module, client):
     result["changed"] = bool(changed_ids)
     if module._diff:
         before, after = request.diff()
-        result["diff"] = dict(before=before, after=after)
+        result["diff"] = dict(before=diff_text(before), after=diff_text(after))
 
     if request.failure is not None:
-        result.update(failed=True, msg="%s stopped: %s. %d device(s) changed before it; every device's result is"
-                                       " in 'devices'." % (request.action, request.failure.message, len(changed_ids)))
+        result.update(failed=True, msg="%s; every device's result is in 'devices'." % stopped_message(request))
     elif result["failed_ids"] and not module.params["allow_partial"]:
-        counts = request.counts()
-        result.update(failed=True, msg="%s: %d device(s) failed, %d not supported, %d not found (see failed_ids);"
-                                       " the action was applied to the other %d. Set allow_partial=true to accept"
-                                       " this." % (request.action, counts["failed"], counts["not_supported"],
-                                                   counts["not_found"], len(changed_ids)))
+        result.update(failed=True, msg="%s: %s (see failed_ids); the action %s to the other %d. Set"
+                                       " allow_partial=true to accept this."
+                                       % (request.action, partial_counts(request),
+                                          "would be applied" if module.check_mode else "was applied",
+                                          len(changed_ids)))
     return result
 
 

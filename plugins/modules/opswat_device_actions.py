@@ -266,7 +266,8 @@ api_requests:
 """
 
 from ansible_collections.opswat.it_access.plugins.module_utils.actions import (
-    ACTION_OPTIONS, ACTION_RULES, FAILED_RESULTS, check_action, check_known_groups, device_results, execute)
+    ACTION_OPTIONS, ACTION_RULES, check_action, check_known_groups, device_results, diff_text, execute,
+    partial_counts, stopped_message)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 from ansible_collections.opswat.it_access.plugins.module_utils.module import run_module
 
@@ -308,23 +309,21 @@ def run(module, client):
             changes = request.diff()
             if changes[0] or changes[1]:
                 before[request.name], after[request.name] = changes
-        result["diff"] = dict(before=before, after=after)
+        result["diff"] = dict(before=diff_text(before), after=diff_text(after))
 
     stopped, partial = [], []
     for request, entry in zip(requests, actions):
         if request.failure is not None:
-            stopped.append("%s stopped: %s (%d device(s) changed before it)"
-                           % (request.name, entry["error"], len(entry["changed_ids"])))
+            stopped.append(stopped_message(request))
         elif entry["failed_ids"]:
-            counts = request.counts()
-            partial.append("%s: %d device(s) failed, %d not supported, %d not found"
-                           % ((request.name,) + tuple(counts[name] for name in FAILED_RESULTS)))
+            partial.append("%s: %s" % (request.name, partial_counts(request)))
     if stopped:
         result.update(failed=True, msg="%s; the other actions were applied. Every device's result is in"
                                        " actions[].devices." % "; ".join(stopped))
     elif partial and not module.params["allow_partial"]:
-        result.update(failed=True, msg="%s (see actions[].failed_ids); every action was applied to its other"
-                                       " devices. Set allow_partial=true to accept this." % "; ".join(partial))
+        result.update(failed=True, msg="%s (see actions[].failed_ids); every action %s to its other devices. Set"
+                                       " allow_partial=true to accept this."
+                                       % ("; ".join(partial), "would be applied" if module.check_mode else "was applied"))
     return result
 
 

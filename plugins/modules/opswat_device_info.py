@@ -162,8 +162,8 @@ api_requests:
 """
 
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
-    DEVICE_STATUSES, DEVICE_TYPES, OS_TYPES, SEVERITIES, check_listing_options, device_macs, list_matching, matches,
-    normalize_macs, unique, unique_strings, validate_filters)
+    DEVICE_STATUSES, DEVICE_TYPES, OS_TYPES, SEVERITIES, check_listing_options, device_macs, id_key, list_matching,
+    matches, normalize_macs, unique, unique_ids, unique_strings, validate_filters)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 from ansible_collections.opswat.it_access.plugins.module_utils.module import run_module
 
@@ -184,9 +184,9 @@ MODULE_OPTIONS = dict(
 def lookup(client, device_ids, macs):
     """Devices by id or MAC through Device Details, in the order asked, unknown ones left out."""
     if device_ids is not None:
-        wanted = unique(device_ids)
-        found = dict((device.get("device_id"), device) for device in client.get_device_details(wanted))
-        return [found[device_id] for device_id in wanted if device_id in found]
+        wanted = unique_ids(device_ids)
+        found = dict((id_key(device.get("device_id")), device) for device in client.get_device_details(wanted))
+        return [found[id_key(device_id)] for device_id in wanted if id_key(device_id) in found]
     wanted = normalize_macs(macs)
     by_mac = {}
     for device in client.get_device_details(wanted):

@@ -155,6 +155,11 @@ def requests_by_endpoint(sim, endpoint=None, method=None):
             if (endpoint is None or entry["endpoint"] == endpoint) and (method is None or entry["method"] == method)]
 
 
+def diff_sides(result):
+    """A device action result's diff as (before, after) dicts: the module gives each side as JSON text."""
+    return json.loads(result["diff"]["before"]), json.loads(result["diff"]["after"])
+
+
 def write_entries(sim):
     """Requests that could change state: every device action request."""
     return requests_by_endpoint(sim, "action")

@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from conftest import write_entries
+from conftest import diff_sides, write_entries
 
 ACTION = "opswat.it_access.opswat_device_action"
 
@@ -47,7 +47,7 @@ def check_apply_again(run_module, simulator, options, expected_changes):
     check = run_module("device_action", check=True, diff=True, **options)
     assert write_entries(simulator) == [], "check mode wrote"
     assert check["changed"] and len(check["changed_ids"]) == expected_changes
-    assert set(check["diff"]["before"]) == set(check["changed_ids"])
+    assert set(diff_sides(check)[0]) == set(check["changed_ids"])
 
     simulator.clear_log()
     applied = run_module("device_action", **options)
@@ -71,10 +71,10 @@ def test_exempt_220_devices_with_ansibles_check_and_diff_flags_then_for_real_the
     check = run_play([action_task("check", **options)], check=True, diff=True)["check"]
     assert write_entries(simulator) == [], "check mode wrote"
     assert check["changed"] and len(check["changed_ids"]) == 220
-    assert set(check["diff"]["before"]) == set(check["changed_ids"])
+    assert set(diff_sides(check)[0]) == set(check["changed_ids"])
     name = devices[0]["device_name"]
-    assert (check["diff"]["before"][ids[0]], check["diff"]["after"][ids[0]]) == (
-        {"exempted": False, "device_name": name}, {"exempted": True, "device_name": name})
+    assert (diff_sides(check)[0][ids[0]], diff_sides(check)[1][ids[0]]) == (
+        {"exempted": False, "device_name": name}, {"exempted": True, "exempt_hours": 48, "device_name": name})
 
     # One play: the real run, the same again, and a read of the result.
     simulator.clear_log()
@@ -92,10 +92,10 @@ def test_exempt_220_devices_with_ansibles_check_and_diff_flags_then_for_real_the
 def test_unexempt_is_idempotent_and_restores_the_statuses(simulator, run_module):
     devices = exemptable(simulator, 120)
     ids = ids_of(devices)
-    assert run_module("device_action", action="exempt", device_ids=ids)["changed"]
+    assert run_module("device_action", action="exempt", exempt_hours=24, device_ids=ids)["changed"]
     simulator.clear_log()
     check, _applied = check_apply_again(run_module, simulator, dict(action="unexempt", device_ids=ids), 120)
-    assert check["diff"]["after"][ids[0]] == {"exempted": False, "device_name": devices[0]["device_name"]}
+    assert diff_sides(check)[1][ids[0]] == {"exempted": False, "device_name": devices[0]["device_name"]}
     verify = run_module("device_info", device_ids=ids)
     assert [device["status"] for device in verify["devices"]] == [device["status"] for device in devices]
 
@@ -119,7 +119,7 @@ def test_assign_to_group_by_name_and_by_id(simulator, run_module, by):
     options = dict(action="assign_to_group", device_ids=ids)
     options[by] = target[by]
     check, _applied = check_apply_again(run_module, simulator, options, 230)
-    assert check["diff"]["after"][ids[0]] == {"group_name": "Quarantine", "device_name": devices[0]["device_name"]}
+    assert diff_sides(check)[1][ids[0]] == {"group_name": "Quarantine", "device_name": devices[0]["device_name"]}
 
     verify = run_module("device_info", group_name=["Quarantine"])
     assert set(ids) <= set(device["device_id"] for device in verify["devices"])
@@ -147,7 +147,7 @@ def test_by_mac_reports_the_normalised_mac(simulator, run_module):
     devices = exemptable(simulator, 2)
     mac = devices[0]["network_info"][0]["mac"]
     other = devices[1]["network_info"][0]["mac"]
-    result = run_module("device_action", action="exempt", macs=[mac.upper().replace(":", "-"), other, other.upper()])
+    result = run_module("device_action", action="exempt", exempt_hours=24, macs=[mac.upper().replace(":", "-"), other, other.upper()])
     assert [entry["id"] for entry in result["devices"]] == [mac, other]
     assert [entry["device_id"] for entry in result["devices"]] == ids_of(devices)
 
@@ -168,7 +168,7 @@ def test_partial_failure_reports_every_device_and_fails_unless_allowed(simulator
     unknown_status = [d for d in simulator.fleet.devices if d["status"] == "unknown"][:2]
     missing = ["0" * 32]
     ids = good + ids_of(unknown_status) + missing
-    result = run_module("device_action", action="exempt", device_ids=ids)
+    result = run_module("device_action", action="exempt", exempt_hours=24, device_ids=ids)
     assert result.failed and result.exit_code == 1
     assert dict(results(result)) == dict([(i, "changed") for i in good] + [(i, "not_supported") for i in ids_of(unknown_status)]
                                          + [(missing[0], "not_found")])
@@ -216,21 +216,21 @@ def test_custom_scan_maps_scan_types_to_the_api_integers(simulator, run_module):
 
 
 BAD_INPUTS = [
-    (dict(action="exempt"), "device_ids"),
-    (dict(action="exempt", device_ids=["a"], macs=["aa:bb:cc:dd:ee:ff"]), "device_ids"),
-    (dict(action="exempt", device_ids=[]), "device_ids"),
-    (dict(action="exempt", macs=["not-a-mac"]), "macs"),
+    (dict(action="exempt", exempt_hours=24), "device_ids"),
+    (dict(action="exempt", exempt_hours=24, device_ids=["a"], macs=["aa:bb:cc:dd:ee:ff"]), "device_ids"),
+    (dict(action="exempt", exempt_hours=24, device_ids=[]), "device_ids"),
+    (dict(action="exempt", exempt_hours=24, macs=["not-a-mac"]), "macs"),
     (dict(action="exempt", device_ids=["a"], exempt_hours=65000), "exempt_hours"),
     (dict(action="exempt", device_ids=["a"], exempt_hours=-1), "exempt_hours"),
     (dict(action="unexempt", device_ids=["a"], exempt_hours=5), "exempt_hours"),
-    (dict(action="exempt", device_ids=["a"], group_name="Finance"), "group_name"),
+    (dict(action="exempt", exempt_hours=24, device_ids=["a"], group_name="Finance"), "group_name"),
     (dict(action="assign_to_group", device_ids=["a"]), "group_name"),
     (dict(action="assign_to_group", device_ids=["a"], group_name="Finance", group_id="x"), "group_name"),
     (dict(action="scan_threats", device_ids=["a"]), "scan_types"),
     (dict(action="scan_threats", device_ids=["a"], scan_types=["specific_path"]), "scan_path"),
     (dict(action="scan_threats", device_ids=["a"], scan_types=["memory"], scan_path="/x"), "scan_path"),
     (dict(action="scan_threats", device_ids=["a"], full_scan=True, scan_types=["memory"]), "scan_types"),
-    (dict(action="exempt", device_ids=["a"], full_scan=True), "full_scan"),
+    (dict(action="exempt", exempt_hours=24, device_ids=["a"], full_scan=True), "full_scan"),
     (dict(action="reboot", device_ids=["a"]), "action"),
     (dict(action="exempt", device_ids=["a"], exempt_hours="soon"), "exempt_hours"),
 ]

@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 import pytest
 
-from conftest import requests_by_endpoint, write_entries
+from conftest import diff_sides, requests_by_endpoint, write_entries
 
 MODULE = "opswat.it_access.opswat_device_actions"
 
@@ -63,7 +63,7 @@ def batches(ids):
 def test_an_unknown_group_in_the_last_action_fails_after_one_group_lookup_and_no_read(simulator, run_module):
     ids = ids_of(exemptable(simulator, 4))
     outcome = run_counted(simulator, run_module, actions=[
-        dict(action="exempt", device_ids=ids[:2]),
+        dict(action="exempt", exempt_hours=24, device_ids=ids[:2]),
         dict(action="assign_to_group", group_name="Finance", device_ids=ids[2:3]),
         dict(action="assign_to_group", group_name="No Such Group", device_ids=ids[3:])])
     assert outcome.failed and outcome.msg.startswith("actions[2].group_name: ") and "No Such Group" in outcome.msg
@@ -123,9 +123,9 @@ def test_a_known_group_deleted_since_is_trusted_and_its_devices_reported_failed(
 
 
 BAD_ACTIONS = [
-    ([dict(action="exempt", device_ids=["a"]), dict(action="exempt", device_ids=["b"], exempt_hours=70000)],
+    ([dict(action="exempt", exempt_hours=24, device_ids=["a"]), dict(action="exempt", device_ids=["b"], exempt_hours=70000)],
      "actions[1].exempt_hours: "),
-    ([dict(action="exempt", device_ids=["a"]), dict(action="exempt", device_ids=["b"], group_name="Finance")],
+    ([dict(action="exempt", exempt_hours=24, device_ids=["a"]), dict(action="exempt", exempt_hours=24, device_ids=["b"], group_name="Finance")],
      "actions[1].group_name: "),
     ([dict(action="assign_to_group", group_name="Finance", device_ids=["a"]), dict(action="unignore", device_ids=[])],
      "actions[1].device_ids: "),
@@ -135,10 +135,10 @@ BAD_ACTIONS = [
 
 def test_bad_options_in_several_actions_are_all_reported_at_once_before_any_request(simulator, run_module):
     outcome = run_module("device_actions", actions=[
-        dict(action="exempt", device_ids=["a"]),
+        dict(action="exempt", exempt_hours=24, device_ids=["a"]),
         dict(action="exempt", device_ids=["b"], exempt_hours=70000),
-        dict(action="exempt", device_ids=["c"]),
-        dict(action="exempt", macs=["aa:bb:cc:dd:ee:gg"])])
+        dict(action="exempt", exempt_hours=24, device_ids=["c"]),
+        dict(action="exempt", exempt_hours=24, macs=["aa:bb:cc:dd:ee:gg"])])
     assert outcome.failed and outcome.msg.startswith("actions[1].exempt_hours: "), outcome.msg
     assert "; actions[3].macs: " in outcome.msg and "actions[0]" not in outcome.msg and "actions[2]" not in outcome.msg
     assert outcome["option"] == "actions[1].exempt_hours"
@@ -174,7 +174,7 @@ def test_check_real_and_again_read_each_device_once_write_per_action_and_diff_by
     assert check["changed"] and [a["changed_ids"] for a in check["actions"]] == expected_changes
     assert [a["changed"] for a in check["actions"]] == [True, True, False, True]
     assert set(entry["result"] for entry in check["actions"][2]["devices"]) == set(["unchanged"])
-    before, after = check["diff"]["before"], check["diff"]["after"]
+    before, after = diff_sides(check)
     names = ["actions[0] (exempt)", "actions[1] (assign_to_group)", "actions[3] (ignore)"]
     assert sorted(before) == sorted(after) == names
     assert [sorted(before[name]) for name in names] == [sorted(ids) for ids in expected_changes if ids]
@@ -199,21 +199,21 @@ def test_check_real_and_again_read_each_device_once_write_per_action_and_diff_by
     again = run_counted(simulator, run_module, diff=True, **options)
     assert not again["changed"] and write_entries(simulator) == [], "a second identical run wrote"
     assert set(entry["result"] for a in again["actions"] for entry in a["devices"]) == set(["unchanged"])
-    assert again["diff"] == {"before": {}, "after": {}}
+    assert diff_sides(again) == ({}, {})
 
 
 def _conflicts(sim):
     first, second = exemptable(sim, 2)
     one, two = first["device_id"], second["device_id"]
     return [
-        ([dict(action="exempt", device_ids=[one, two]), dict(action="ignore", device_ids=[two])],
+        ([dict(action="exempt", exempt_hours=24, device_ids=[one, two]), dict(action="ignore", device_ids=[two])],
          "actions[1].device_ids: %s is also in actions[0] (exempt); both act on the device's status" % two),
-        ([dict(action="assign_to_group", group_name="Finance", device_ids=[one]), dict(action="exempt", device_ids=[two]),
+        ([dict(action="assign_to_group", group_name="Finance", device_ids=[one]), dict(action="exempt", exempt_hours=24, device_ids=[two]),
           dict(action="assign_to_group", group_name="Contractors", device_ids=[two, one])],
          "actions[2].device_ids: %s is also in actions[0] (assign_to_group); both act on the device's group" % one),
         ([dict(action="delete", device_ids=[one]), dict(action="scan_threats", full_scan=True, device_ids=[one])],
          "actions[1].device_ids: %s is also in actions[0] (delete)" % one),
-        ([dict(action="exempt", device_ids=[one]), dict(action="unexempt", macs=[mac_of(first).upper()])],
+        ([dict(action="exempt", exempt_hours=24, device_ids=[one]), dict(action="unexempt", macs=[mac_of(first).upper()])],
          "actions[1].macs: %s is also in actions[0] (exempt); both act on the device's status" % mac_of(first)),
     ]
 
@@ -232,7 +232,7 @@ def test_exempt_group_and_scan_on_one_device_are_all_applied(simulator, run_modu
     device = [d for d in exemptable(simulator, 200) if d["group_name"] != "Quarantine"
               and simulator.fleet.applies("scan_threats", d, (3, 3))][0]
     outcome = run_counted(simulator, run_module, actions=[
-        dict(action="exempt", device_ids=[device["device_id"]]),
+        dict(action="exempt", exempt_hours=24, device_ids=[device["device_id"]]),
         dict(action="assign_to_group", group_name="Quarantine", device_ids=[device["device_id"]]),
         dict(action="scan_threats", full_scan=True, macs=[mac_of(device)])])
     assert not outcome.failed and [a["changed_ids"] for a in outcome["actions"]] == [
@@ -252,7 +252,7 @@ def test_unsupported_and_unknown_devices_fail_the_task_after_every_action_unless
     missing = "0" * 32
     regroup = pick(simulator, 5, ids_of(good), not_group="Finance")
     outcome = run_counted(simulator, run_module, allow_partial=allow_partial, actions=[
-        dict(action="exempt", device_ids=ids_of(good + controllers) + [missing]),
+        dict(action="exempt", exempt_hours=24, device_ids=ids_of(good + controllers) + [missing]),
         dict(action="assign_to_group", group_name="Finance", device_ids=ids_of(regroup))])
     exempt, assign = outcome["actions"]
     assert results(exempt) == ([(i, "changed") for i in ids_of(good)] + [(i, "not_supported") for i in ids_of(controllers)]
@@ -272,15 +272,19 @@ def test_an_action_whose_write_fails_does_not_stop_the_later_actions(simulator, 
     quarantine = pick(simulator, 10, ids_of(exempt), not_group="Quarantine")
     simulator.add_fault("status", count=1, endpoint="action", code=500, after=1)  # the second exempt request
     outcome = run_counted(simulator, run_module, allow_partial=True, actions=[
-        dict(action="exempt", device_ids=ids_of(exempt)),
+        dict(action="exempt", exempt_hours=24, device_ids=ids_of(exempt)),
         dict(action="assign_to_group", group_name="Quarantine", device_ids=ids_of(quarantine))])
     assert outcome.failed and outcome.exit_code == 1, "a stopped action fails the task even with allow_partial"
-    assert "actions[0] (exempt) stopped" in outcome.msg and "(50 device(s) changed before it)" in outcome.msg
-    assert "the other actions were applied" in outcome.msg
+    assert "actions[0] (exempt) stopped: POST /o/api/v3.3/devices/action failed: HTTP 500" in outcome.msg
+    assert ("50 device(s) changed, 50 with an unknown outcome (failed: the action may have been applied to them),"
+            " 20 not sent; the other actions were applied" in outcome.msg), outcome.msg
+    assert ".." not in outcome.msg
     first, second = outcome["actions"]
     assert first["error"] and second["error"] is None
     assert first["changed_ids"] == ids_of(exempt[:50]) and first["failed_ids"] == ids_of(exempt[50:])
-    assert all(entry["error"] for entry in first["devices"][50:])
+    assert [entry["result"] for entry in first["devices"]] == ["changed"] * 50 + ["failed"] * 50 + ["not_sent"] * 20
+    assert all("may have been applied" in entry["error"] for entry in first["devices"][50:100])
+    assert all(entry["error"].startswith("not sent") for entry in first["devices"][100:])
     assert second["changed_ids"] == ids_of(quarantine)
     # The failed request is not sent again, the rest of its action is not sent, and the next action is.
     assert [(entry["action"], entry["status"]) for entry in write_entries(simulator)] == [
@@ -293,11 +297,11 @@ def test_an_action_whose_write_fails_does_not_stop_the_later_actions(simulator, 
 def test_through_ansible_playbook_with_the_action_groups_module_defaults(simulator, run_play):
     exempt = exemptable(simulator, 3)
     regroup = pick(simulator, 2, ids_of(exempt), not_group="Quarantine")
-    options = dict(actions=[dict(action="exempt", device_ids=ids_of(exempt)),
+    options = dict(actions=[dict(action="exempt", exempt_hours=24, device_ids=ids_of(exempt)),
                             dict(action="assign_to_group", group_name="Quarantine", device_ids=ids_of(regroup))])
     play = run_play([{"id": "apply", MODULE: options}, {"id": "again", MODULE: options}], diff=True)
     applied, again = play["apply"], play["again"]
     assert applied["changed"] and [a["changed_ids"] for a in applied["actions"]] == [ids_of(exempt), ids_of(regroup)]
-    assert sorted(applied["diff"]["before"]) == ["actions[0] (exempt)", "actions[1] (assign_to_group)"]
+    assert sorted(diff_sides(applied)[0]) == ["actions[0] (exempt)", "actions[1] (assign_to_group)"]
     assert not again["changed"] and written(simulator) == [("exempt", ids_of(exempt)), ("assign_to_group", ids_of(regroup))]
     assert applied["api_requests"]["requests"] + again["api_requests"]["requests"] == len(simulator.request_log())

@@ -26,7 +26,7 @@ def _ids(sim, count=2):
     return harness.exemptable(sim, count)
 
 
-_EXEMPT = dict(action="exempt", device_ids=["x"])  # a valid first action
+_EXEMPT = dict(action="exempt", exempt_hours=24, device_ids=["x"])  # a valid first action
 
 # (module, options, option the message must name, text the message must also hold or None)
 MODULE_CASES = [
@@ -60,26 +60,26 @@ MODULE_CASES = [
     ("device_info", dict(macs=["zz:zz:zz:zz:zz:zz"]), "macs", "not a MAC address"),
     ("device_info", dict(macs=["aa:bb:cc:dd:ee"]), "macs", "not a MAC address"),
     ("device_info", dict(device_ids=["x"], macs=["aa:bb:cc:dd:ee:ff"]), "device_ids", "mutually exclusive"),
-    ("device_action", dict(action="exempt", device_ids=["", "x"]), "device_ids", "empty"),
+    ("device_action", dict(action="exempt", exempt_hours=24, device_ids=["", "x"]), "device_ids", "empty"),
     ("device_action", dict(action="exempt", device_ids=["x"], exempt_hours=1.5), "exempt_hours", None),
-    ("device_action", dict(action="exempt", device_ids=["x"], force="sometimes"), "force", None),
-    ("device_action", dict(action="exempt", device_ids={"x": 1}), "device_ids", None),
+    ("device_action", dict(action="exempt", exempt_hours=24, device_ids=["x"], force="sometimes"), "force", None),
+    ("device_action", dict(action="exempt", exempt_hours=24, device_ids={"x": 1}), "device_ids", None),
     ("device_action", dict(action="assign_to_group", device_ids=["x"], group_name="  "), "group_name", "empty"),
-    ("device_action", dict(action="exempt", macs=["aa:bb:cc:dd:ee:gg"]), "macs", "not a MAC address"),
+    ("device_action", dict(action="exempt", exempt_hours=24, macs=["aa:bb:cc:dd:ee:gg"]), "macs", "not a MAC address"),
     ("device_action", dict(action="scan_threats", device_ids=["x"], scan_types=["registry"]), "scan_types", "memory"),
-    ("device_action", dict(action="exempt", device_ids=["x"], allow_partial="partly"), "allow_partial", None),
+    ("device_action", dict(action="exempt", exempt_hours=24, device_ids=["x"], allow_partial="partly"), "allow_partial", None),
     ("device_action", dict(action="dhcprenew", device_ids=["x"], scan_path="/tmp"), "scan_path", "scan_threats"),
     # opswat_device_actions: the error names the option of the action it is in (a later one too).
     ("device_actions", dict(actions=[_EXEMPT, dict(action="scan_threats", device_ids=["y"], scan_types=["specific_path"])]),
      "actions[1].scan_path", "specific_path"),
-    ("device_actions", dict(actions=[_EXEMPT, dict(action="exempt", macs=["aa:bb:cc:dd:ee:gg"])]), "actions[1].macs",
+    ("device_actions", dict(actions=[_EXEMPT, dict(action="exempt", exempt_hours=24, macs=["aa:bb:cc:dd:ee:gg"])]), "actions[1].macs",
      "not a MAC address"),
-    ("device_actions", dict(actions=[dict(action="exempt", device_ids=["", "x"])]), "actions[0].device_ids", "empty"),
+    ("device_actions", dict(actions=[dict(action="exempt", exempt_hours=24, device_ids=["", "x"])]), "actions[0].device_ids", "empty"),
     ("device_actions", dict(actions=[_EXEMPT, dict(action="assign_to_group", device_ids=["x"], group_name="  ")]),
      "actions[1].group_name", "empty"),
     ("device_actions", dict(actions=[_EXEMPT, dict(action="dhcprenew", device_ids=["x"], full_scan=True)]),
      "actions[1].full_scan", "scan_threats"),
-    ("device_actions", dict(actions=[_EXEMPT, dict(action="exempt", device_ids=["x"], colour="blue")]), "actions.colour",
+    ("device_actions", dict(actions=[_EXEMPT, dict(action="exempt", exempt_hours=24, device_ids=["x"], colour="blue")]), "actions.colour",
      "Unsupported parameters"),
     ("device_actions", dict(actions=[dict(action="assign_to_group", device_ids=["x"], group_name="Finance", group_id="default")]),
      "group_name|group_id", "mutually exclusive"),
@@ -130,7 +130,7 @@ def test_garbage_in_an_environment_variable_names_the_option(make_sim, monkeypat
     if "OPSWAT_API_URL" in env:
         del args["api_url"]
     if module == "device_action":
-        args.update(action="exempt", device_ids=_ids(sim))
+        args.update(action="exempt", exempt_hours=24, device_ids=_ids(sim))
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     run = harness.run_module(module, args)

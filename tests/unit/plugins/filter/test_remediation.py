@@ -349,6 +349,19 @@ def test_summary_counts_each_rule_and_the_requests():
     assert summary["lines"][4] == "later [exempt]: matched 2 (2 left to earlier rules: broken 2), nothing to do"
 
 
+def test_summary_counts_the_devices_a_stopped_write_never_sent():
+    entries = remediation.plan(FLEET, [rule("broken", {"device_type": ["server"]}, "exempt", exempt_hours=1)], now=NOW)
+    applied = {"changed": True, "failed": True, "msg": "actions[0] (exempt) stopped: HTTP 503", "actions": [
+        {"action": "exempt", "error": "HTTP 503",
+         "devices": [{"id": "b", "result": "failed"}, {"id": "c", "result": "not_sent"}]}]}
+    summary = remediation.summary(entries, applied)
+    broken = summary["rules"][0]
+    assert (broken["failed"], broken["not_sent"], broken["failed_ids"]) == (1, 1, ["b", "c"])
+    assert summary["totals"]["not_sent"] == 1
+    assert summary["lines"][1] == ("broken [exempt]: matched 2, changed 0, unchanged 0, failed 1, not_supported 0,"
+                                   " not_found 0, not_sent 1. ERROR: HTTP 503")
+
+
 def test_summary_of_a_call_that_failed_before_writing_gives_its_error_to_every_rule_with_targets():
     entries = remediation.plan(FLEET, [rule("quarantine", {"severity": ["critical"]}, "assign_to_group", group_name="Q"),
                                        rule("nothing", {"device_type": ["phone"]}, "unexempt")], now=NOW)
