@@ -44,6 +44,8 @@ def build_parser():
     parser.add_argument("--detail-issue-keys", choices=DETAIL_ISSUE_KEYS, default="detail",
                         help="issue keys of Device Details: total_critical_issue (detail), total_critical (list) or both")
     parser.add_argument("--groups-past-end", choices=GROUPS_PAST_END, default="413", help="Get Groups past the last page: 413 or []")
+    parser.add_argument("--case-sensitive-ids", action="store_true",
+                        help="match device ids case-sensitively (an upper-case id is an unknown device)")
     return parser
 
 

@@ -469,9 +469,16 @@ class Fleet:  # pylint: disable=too-many-instance-attributes
             self.expire_exemptions()
             return self.device_by_id(id_or_mac) or self.device_by_mac(id_or_mac)
 
+    # The real API's matching of id case is not documented: by default ids match in any case, and a
+    # case-sensitive service (an upper-case id is an unknown device) is one option away.
+    case_sensitive_ids = False
+
     def device_by_id(self, device_id):
         """The device with this device id, or None (MACs are not looked at)."""
-        return self._by_id.get(device_id.strip().lower()) if isinstance(device_id, str) else None
+        if not isinstance(device_id, str):
+            return None
+        key = device_id.strip() if self.case_sensitive_ids else device_id.strip().lower()
+        return self._by_id.get(key)
 
     def device_by_mac(self, mac):
         """The device that reports this MAC, or None."""

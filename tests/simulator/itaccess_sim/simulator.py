@@ -43,7 +43,7 @@ class Simulator:  # pylint: disable=too-many-instance-attributes
                  access_token=None, token_lifetime=43199, rate_limit=10, window=60.0, rate_limit_scope="account",
                  retry_after=False, tls=False, host="127.0.0.1", port=0, log_path=None, latency=0.0,
                  end_signal="missing", detail_shape="list", groups_past_end="413", reset_time_format="seconds",
-                 detail_issue_keys="detail"):
+                 detail_issue_keys="detail", case_sensitive_ids=False):
         # pylint: disable=too-many-locals,too-many-positional-arguments
         if not isinstance(token_lifetime, (int, float)) or token_lifetime <= 0:
             raise ValueError("token_lifetime must be a number of seconds > 0")
@@ -59,6 +59,7 @@ class Simulator:  # pylint: disable=too-many-instance-attributes
             detail_issue_keys=_choice("detail_issue_keys", detail_issue_keys, DETAIL_ISSUE_KEYS),
         )
         self.fleet = Fleet(devices, seed)
+        self.fleet.case_sensitive_ids = bool(case_sensitive_ids)
         self._tokens = TokenStore(token_lifetime, access_token)
         self._limiter = RateLimiter(rate_limit, window, _choice("rate_limit_scope", rate_limit_scope, SCOPES), retry_after,
                                     _choice("reset_time_format", reset_time_format, RESET_TIME_FORMATS))

@@ -84,3 +84,16 @@ def test_detail_matches_list(api):
     for one, other in zip(listed, detailed):
         assert one["status"] == other["status"] and one["device_name"] == other["device_name"]
         assert one["issue"]["total_critical"] == other["issue"]["total_critical_issue"]
+
+
+def test_ids_match_in_any_case_unless_case_sensitive(make_api):
+    insensitive = make_api()
+    device_id = insensitive.sim.fleet.devices[0]["device_id"]
+    answer = check("detail.response.json", insensitive.detail([device_id.upper()]))
+    assert [device["device_id"] for device in answer] == [device_id]
+
+    sensitive = make_api(case_sensitive_ids=True)
+    device_id = sensitive.sim.fleet.devices[0]["device_id"]
+    assert device_id != device_id.upper()
+    check("error.response.json", sensitive.detail([device_id.upper()]), 404)
+    assert [device["device_id"] for device in check("detail.response.json", sensitive.detail([device_id]))] == [device_id]
