@@ -37,7 +37,10 @@ attributes:
   diff_mode:
     support: full
     details:
-      - The diff shows, for each device that changes, the state the action controls before and after.
+      - The diff shows, for each device that changes, the state the action controls before and after, with the
+        device name; with O(action=exempt) the side after gives O(exempt_hours) too.
+      - C(diff.before) and C(diff.after) are JSON text (not dicts), so that Ansible shows non-ASCII device names
+        as they are rather than as C(\u00eb) escapes. Use P(ansible.builtin.from_json#filter) to read them.
   idempotent:
     support: partial
     details:
@@ -52,7 +55,7 @@ options:
   device_ids:
     description:
       - The devices, by device ID. Exactly one of O(device_ids) and O(macs) is required, as a non-empty list.
-      - Duplicates are removed.
+      - IDs match without regard to case. Duplicates are removed (in any case; the first spelling is kept).
     type: list
     elements: str
   macs:
@@ -63,8 +66,9 @@ options:
     elements: str
   exempt_hours:
     description:
-      - How long the exemption lasts, in hours, from 0 to 64999. V(0) exempts forever, the API's default.
-      - Only with O(action=exempt).
+      - How long the exemption lasts, in hours, from 0 to 64999. V(0) exempts forever.
+      - Required with O(action=exempt), and only with it, so that a permanent exemption is always asked for.
+        The API exempts forever when it is left out.
       - The API does not show the current expiry, so a device already exempted is left as it is; use O(force=true)
         to restart its exemption with this duration.
     type: int
@@ -106,11 +110,19 @@ options:
     type: bool
     default: false
 notes:
-  - Each device's result is one of C(changed), C(unchanged), C(failed), C(not_supported) and C(not_found).
-    The API's per-device status C(1) is C(changed), C(0) is C(failed), C(-1) is C(not_supported).
+  - Each device's result is one of C(changed), C(unchanged), C(failed), C(not_supported), C(not_found) and
+    C(not_sent). The API's per-device status C(1) is C(changed), C(0) is C(failed), C(-1) is C(not_supported).
+  - C(not_supported) comes with the reason in RV(devices[].error), for example C(ignore applies to unknown devices
+    only) or C(agent 7.6.198.0 is older than 7.6.206.0).
   - A device action is never sent twice by the collection. After a timeout or a server error on an action request,
-    the action may or may not have been applied; the task fails and says so. Run it again, and the idempotent
-    actions skip the devices already done.
+    the action may or may not have been applied to the devices of that request, so they are C(failed), with an
+    error that says so. The devices of the requests after it (50 devices a request) were never sent, so they are
+    C(not_sent). The task fails and its message gives the three counts (changed, outcome unknown, not sent). Run it
+    again, and the idempotent actions skip the devices already done.
+  - Device ids are matched to the API's answers without regard to case; RV(devices[].id) is the id as given.
+    On a service that matches ids case-sensitively, an id in another case is an unknown device.
+  - Integer options, here and in the connection options, refuse booleans (V(exempt_hours=true) is an error,
+    not one hour).
 seealso:
   - module: opswat.it_access.opswat_device_info
   - module: opswat.it_access.opswat_group_info
@@ -208,7 +220,7 @@ devices:
     result:
       description: What happened to this device (or would happen, in check mode).
       type: str
-      choices: [changed, unchanged, failed, not_supported, not_found]
+      choices: [changed, unchanged, failed, not_supported, not_found, not_sent]
       sample: changed
     status:
       description: The device's status as read before the action.
@@ -219,16 +231,19 @@ devices:
       type: str
       sample: 64f1c2a9e3b7d5a1c9e8f7a6
     error:
-      description: Why the device C(failed), when the module knows more than the API's status.
+      description:
+        - Why the device C(failed) (when the module knows more than the API's status), why the action does not
+          apply to it (C(not_supported)), or that it was C(not_sent).
       type: str
-      returned: when result is failed
+      returned: when result is failed, not_supported or not_sent
 changed_ids:
   description: The RV(devices[].id) of the devices that changed (or would change, in check mode).
   returned: always
   type: list
   elements: str
 failed_ids:
-  description: The RV(devices[].id) of the devices whose result is C(failed), C(not_supported) or C(not_found).
+  description:
+    - The RV(devices[].id) of the devices whose result is C(failed), C(not_supported), C(not_found) or C(not_sent).
   returned: always
   type: list
   elements: str

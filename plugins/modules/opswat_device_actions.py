@@ -44,7 +44,9 @@ attributes:
     support: full
     details:
       - The diff shows, for each action and each device that changes, the state the action controls before and
-        after.
+        after; with C(exempt) the side after gives the O(actions[].exempt_hours) too.
+      - C(diff.before) and C(diff.after) are JSON text (not dicts), so that Ansible shows non-ASCII device names
+        as they are rather than as C(\u00eb) escapes. Use P(ansible.builtin.from_json#filter) to read them.
   idempotent:
     support: partial
     details:
@@ -78,9 +80,10 @@ options:
         elements: str
       exempt_hours:
         description:
-          - How long the exemption lasts, in hours, from 0 to 64999. V(0) exempts forever, the API's default.
-          - Only with O(actions[].action=exempt). A device already exempted is left as it is unless
-            O(actions[].force=true).
+          - How long the exemption lasts, in hours, from 0 to 64999. V(0) exempts forever.
+          - Required with O(actions[].action=exempt), and only with it, so that a permanent exemption is always
+            asked for (the API exempts forever when it is left out). A device already exempted is left as it is
+            unless O(actions[].force=true).
         type: int
       group_name:
         description:
@@ -133,11 +136,16 @@ options:
     type: bool
     default: false
 notes:
-  - Each device's result is one of C(changed), C(unchanged), C(failed), C(not_supported) and C(not_found), as
-    with M(opswat.it_access.opswat_device_action).
+  - Each device's result is one of C(changed), C(unchanged), C(failed), C(not_supported), C(not_found) and
+    C(not_sent), as with M(opswat.it_access.opswat_device_action); C(not_supported) comes with the reason in
+    RV(actions[].devices[].error).
   - A device action is never sent twice by the collection. After a timeout or a server error on an action request,
-    that action may or may not have been applied; the task fails and says so. Run it again, and the idempotent
-    actions skip the devices already done.
+    that action may or may not have been applied to the devices of that request (C(failed), with an error that
+    says so); the devices of that action's later requests are C(not_sent). The later actions are still written.
+    The task fails and its message gives, for each action that stopped, the three counts (changed, outcome
+    unknown, not sent). Run it again, and the idempotent actions skip the devices already done.
+  - Device ids are matched to the API's answers without regard to case; RV(actions[].devices[].id) is the id as
+    given. Integer options refuse booleans.
 seealso:
   - module: opswat.it_access.opswat_device_action
   - module: opswat.it_access.opswat_device_info
@@ -216,7 +224,7 @@ actions:
         result:
           description: What happened to this device (or would happen, in check mode).
           type: str
-          choices: [changed, unchanged, failed, not_supported, not_found]
+          choices: [changed, unchanged, failed, not_supported, not_found, not_sent]
           sample: changed
         status:
           description: The device's status as read before the actions.
@@ -227,15 +235,18 @@ actions:
           type: str
           sample: 64f1c2a9e3b7d5a1c9e8f7a6
         error:
-          description: Why the device C(failed), when the module knows more than the API's status.
+          description:
+            - Why the device C(failed) (when the module knows more than the API's status), why the action does not
+              apply to it (C(not_supported)), or that it was C(not_sent).
           type: str
-          returned: when result is failed
+          returned: when result is failed, not_supported or not_sent
     changed_ids:
       description: The ids of this action's devices that changed (or would change, in check mode).
       type: list
       elements: str
     failed_ids:
-      description: The ids of this action's devices whose result is C(failed), C(not_supported) or C(not_found).
+      description:
+        - The ids of this action's devices whose result is C(failed), C(not_supported), C(not_found) or C(not_sent).
       type: list
       elements: str
     error:
