@@ -98,7 +98,8 @@ class ActionRequest(object):
         self.before = {}
         self.after = {}
         self.failure = None
-        self.outcome_unknown = []  # ids of the devices of the request that failed: it may have been applied
+        self.outcome_unknown = []  # ids of the devices of the request that failed, when it may have been applied
+        self.refused = []  # ids of the devices of the request that failed, when its answer proves it was not applied
 
     @property
     def name(self):
@@ -354,17 +355,28 @@ def write(client, request):
             entry["result"] = "failed"
             entry["error"] = (request.failure.message if request.failure is not None
                               else "the API's answer did not mention this device")
-            if request.failure is not None:
+            if request.failure is None:
+                pass
+            elif getattr(request.failure, "may_have_been_applied", True):
                 request.outcome_unknown.append(entry["id"])
+            else:
+                request.refused.append(entry["id"])
 
 
 def stopped_message(request):
-    """What happened to the devices of an action whose write failed: changed, outcome unknown, not sent."""
-    counts = request.counts()
-    return ("%s stopped: %s. %d device(s) changed, %d with an unknown outcome (failed: the action may have been"
-            " applied to them), %d not sent" % (request.name, request.failure.message.rstrip().rstrip("."),
-                                                len(request.changed_ids()), len(request.outcome_unknown),
-                                                counts["not_sent"]))
+    """What happened to the devices of an action whose write failed: changed, outcome unknown, not sent.
+
+    A failed request whose answer proves it was not processed (a 401, 429s) leaves no outcome unknown: its
+    devices are counted as refused instead.
+    """
+    unknown = "%d with an unknown outcome" % len(request.outcome_unknown)
+    if request.outcome_unknown:
+        unknown += " (failed: the action may have been applied to them)"
+    if request.refused:
+        unknown += ", %d refused (failed: the action was not applied to them)" % len(request.refused)
+    return "%s stopped: %s. %d device(s) changed, %s, %d not sent" % (
+        request.name, request.failure.message.rstrip().rstrip("."), len(request.changed_ids()), unknown,
+        request.counts()["not_sent"])
 
 
 def partial_counts(request):

@@ -195,7 +195,8 @@ class Client(object):
 
         Never retried after a 5xx, a timeout or a dropped connection (the action may have been applied).
         An error raised here carries ``completed_results`` (the results of the batches already applied),
-        ``failed_batch_ids`` (the batch whose outcome is unknown or failed) and ``unsent_ids``.
+        ``failed_batch_ids`` (the batch whose outcome is unknown or failed), ``unsent_ids`` and
+        ``may_have_been_applied`` (False when the answer proves the failed batch was not processed: a 401, 429s).
         """
         if not isinstance(action, str) or not action:
             raise InputError("action", "must be a non-empty string, got %r" % (action,))
@@ -220,6 +221,7 @@ class Client(object):
                 error.completed_results = list(results)
                 error.failed_batch_ids = batch
                 error.unsent_ids = [value for later in batches[index + 1:] for value in later]
+                error.may_have_been_applied = ACTION_MAY_HAVE_BEEN_APPLIED in error.message
                 raise
             results.extend(batch_results)
         return results

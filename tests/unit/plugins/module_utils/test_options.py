@@ -135,3 +135,17 @@ def test_a_write_that_stops_marks_the_unsent_devices_not_sent():
     message = actions.stopped_message(request)
     assert message == ("unexempt stopped: POST /x failed: HTTP 503. The action may have been applied: check. 1 device(s)"
                        " changed, 1 with an unknown outcome (failed: the action may have been applied to them), 1 not sent")
+
+
+def test_a_refused_request_leaves_no_outcome_unknown():
+    found = dict((key, device(device_id=key, status="exempted")) for key in ("a", "b"))
+    request = planned(["a", "b"], found)
+    error = ApiError("POST /x: the access token was rejected (HTTP 401)", status=401)
+    error.may_have_been_applied = False
+    client = StubClient([], error=error, unsent=["b"])
+    actions.write(client, request)
+    assert [entry["result"] for entry in request.results] == ["failed", "not_sent"]
+    assert request.outcome_unknown == [] and request.refused == ["a"]
+    message = actions.stopped_message(request)
+    assert message == ("unexempt stopped: POST /x: the access token was rejected (HTTP 401). 0 device(s) changed,"
+                       " 0 with an unknown outcome, 1 refused (failed: the action was not applied to them), 1 not sent")
