@@ -353,11 +353,12 @@ def write(client, request):
                               " for this device; running the task again sends it")
         else:
             entry["result"] = "failed"
-            entry["error"] = (request.failure.message if request.failure is not None
-                              else "the API's answer did not mention this device")
             if request.failure is None:
-                pass
-            elif getattr(request.failure, "may_have_been_applied", True):
+                entry["error"] = "the API's answer did not mention this device"
+                continue
+            entry["error"] = request.failure.message
+            # Unknown unless the client knows the answer proves the request was not processed.
+            if getattr(request.failure, "may_have_been_applied", True):
                 request.outcome_unknown.append(entry["id"])
             else:
                 request.refused.append(entry["id"])

@@ -286,7 +286,7 @@ def _version_tuple(text):
 
 
 _AGENT_KINDS = dict(persistent="a persistent agent", on_demand="an on-demand agent", mobile="a mobile agent",
-                   domain_controller="a domain controller agent", none="no agent")
+                    domain_controller="a domain controller agent", none="no agent")
 
 
 def _agent_at_least(device, minimum_by_os):
