@@ -137,8 +137,8 @@ CONNECTION_OPTIONS = {
         description=[
             "The most pages one listing (of devices, or of groups) may request. A listing that has not ended by"
             " then fails, so a service that never signals the end cannot keep a task running for ever.",
-            "The default allows 500,000 devices at 50 a page (O(page_size) of 50): raise it only for a larger"
-            " account, or a smaller O(page_size).",
+            "The default allows 500,000 devices at 50 a page: raise it only for a larger account, or for listings"
+            " of fewer devices a page (C(page_size) below 50).",
             "Independently of it, a listing fails at once when a page brings no device it has not listed before,"
             " or when a page of groups repeats an earlier page.",
         ],

@@ -640,7 +640,8 @@ def test_a_cache_entry_of_another_format_is_a_miss(tmp_path):
     key.parse()
     assert len(store) == 1
     cache_key = list(store)[0]
-    for stale in ([device(9)], dict(format=CACHE_FORMAT + 1, devices=[]), dict(format=CACHE_FORMAT, devices=["x"])):
+    for stale in ([device(9)], dict(format=CACHE_FORMAT + 1, devices=[]), dict(format=CACHE_FORMAT, devices=["x"]),
+                  dict(format=CACHE_FORMAT, devices=[device(9, os_info={"type": ["windows"]})])):
         store[cache_key] = stale
         harness = Harness(tmp_path, fleet(), cache=True, cache_store=store)
         harness.parse()
