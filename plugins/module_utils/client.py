@@ -21,7 +21,7 @@ from datetime import timezone
 from email.utils import parsedate_to_datetime
 
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
-    DEVICE_BLOCK_FIELDS, DEVICE_VALUE_FIELDS, MAX_PAGE_SIZE, check_page_size, misshapen_field, unique_strings)
+    DEVICE_BLOCK_FIELDS, DEVICE_VALUE_FIELDS, MAX_PAGE_SIZE, check_page_size, json_type, misshapen_field, unique_strings)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import (
     ApiError, AuthenticationError, InputError, NotFoundError, OpswatError, RateLimitError, TransportError,
     UnexpectedResponseError)
@@ -152,7 +152,7 @@ class Client(object):
             # The body is not quoted: the redactor does not know a license key in this shape.
             raise UnexpectedResponseError(self.redact(
                 "POST %s: unexpected answer: license_key is a JSON %s, expected a string"
-                % (ACCOUNT_PATH, _json_type(license_key))), status=response.status)
+                % (ACCOUNT_PATH, json_type(license_key))), status=response.status)
         if isinstance(license_key, str):
             # Returned to the user only when asked for; never to appear in an error or a log line.
             self._redactor.add(license_key)
@@ -619,19 +619,6 @@ def _after_retries(count):
     if not count:
         return ""
     return " (after %d %s)" % (count, "retry" if count == 1 else "retries")
-
-
-def _json_type(value):
-    """The JSON name of a parsed value's type, for messages."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "string" if isinstance(value, str) else "null"
 
 
 def _digest(value):

@@ -103,26 +103,34 @@ def misshapen_field(record, fields, block_fields=()):
     where one value belongs, as ``(path, "array" or "object")``, for example ``("os_info[0].type", "object")``;
     None when every one is a single value or absent."""
     for name in fields:
-        kind = _container_kind(record.get(name))
-        if kind is not None:
+        kind = json_type(record.get(name))
+        if kind in _CONTAINER_TYPES:
             return name, kind
     for block, name in block_fields:
         value = record.get(block)
         entries = [(block, value)] if isinstance(value, dict) else [
             ("%s[%d]" % (block, index), entry) for index, entry in enumerate(as_list(value))]
         for where, entry in entries:
-            kind = _container_kind(entry.get(name)) if isinstance(entry, dict) else None
-            if kind is not None:
+            kind = json_type(entry.get(name)) if isinstance(entry, dict) else None
+            if kind in _CONTAINER_TYPES:
                 return "%s.%s" % (where, name), kind
     return None
 
 
-def _container_kind(value):
+_CONTAINER_TYPES = ("array", "object")
+
+
+def json_type(value):
+    """The JSON name of a parsed value's type (``string``, ``number``, ``boolean``, ``null``, ``array``, ``object``)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
     if isinstance(value, (list, tuple)):
         return "array"
     if isinstance(value, dict):
         return "object"
-    return None
+    return "null" if value is None else "string"
 
 
 def normalize_macs(values, option="macs"):
