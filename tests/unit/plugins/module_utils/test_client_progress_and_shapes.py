@@ -75,7 +75,7 @@ def test_devices_without_an_id_are_told_apart_by_their_record(harness):
     harness.expect("POST", DEVICES, body={"devices": [{"device_name": "c"}], "next_token": "c2"})
     harness.expect("POST", DEVICES, body={"devices": list(page), "next_token": "c3"})
     listing = harness.client().iter_devices()
-    assert [next(listing)["device_name"] for _ in range(3)] == ["a", "b", "c"]
+    assert [next(listing)["device_name"] for _step in range(3)] == ["a", "b", "c"]
     with pytest.raises(UnexpectedResponseError, match="page 3 holds no device"):
         next(listing)
 
