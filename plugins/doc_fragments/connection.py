@@ -47,6 +47,17 @@ options:
       - Client secret of the OAuth application. Required with O(client_id).
       - 'Environment variable: E(OPSWAT_CLIENT_SECRET).'
     type: str
+  max_listing_pages:
+    default: 10000
+    description:
+      - The most pages one listing (of devices, or of groups) may request. A listing that has not ended by then
+        fails, so a service that never signals the end cannot keep a task running for ever.
+      - 'The default allows 500,000 devices at 50 a page: raise it only for a larger account, or for listings of
+        fewer devices a page (C(page_size) below 50).'
+      - Independently of it, a listing fails at once when a page brings no device it has not listed before, or when
+        a page of groups repeats an earlier page.
+      - 'Environment variable: E(OPSWAT_MAX_LISTING_PAGES).'
+    type: int
   rate_limit_timeout:
     default: 300
     description:
@@ -146,6 +157,19 @@ options:
     env:
       - name: OPSWAT_CLIENT_SECRET
     type: str
+  max_listing_pages:
+    default: 10000
+    description:
+      - The most pages one listing (of devices, or of groups) may request. A listing that has not ended by then
+        fails, so a service that never signals the end cannot keep a task running for ever.
+      - 'The default allows 500,000 devices at 50 a page: raise it only for a larger account, or for listings of
+        fewer devices a page (C(page_size) below 50).'
+      - Independently of it, a listing fails at once when a page brings no device it has not listed before, or when
+        a page of groups repeats an earlier page.
+      - 'Environment variable: E(OPSWAT_MAX_LISTING_PAGES).'
+    env:
+      - name: OPSWAT_MAX_LISTING_PAGES
+    type: int
   rate_limit_timeout:
     default: 300
     description:

@@ -177,7 +177,8 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible_collections.opswat.it_access.plugins.module_utils.client import Client
 from ansible_collections.opswat.it_access.plugins.module_utils.connection import CONNECTION_OPTIONS, config_from_params
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
-    FILTER_CHOICES, as_list, check_listing_options, device_macs, list_matching, validate_filters)
+    DEVICE_BLOCK_FIELDS, DEVICE_VALUE_FIELDS, FILTER_CHOICES, as_list, check_listing_options, device_macs, list_matching,
+    misshapen_field, validate_filters)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import OpswatError
 
 try:
@@ -489,7 +490,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self.display.vvv("%s: no cached devices, listing them" % PLUGIN_NAME)
             return None
         if (not isinstance(entry, dict) or entry.get("format") != CACHE_FORMAT or not isinstance(entry.get("devices"), list)
-                or not all(isinstance(device, dict) for device in entry["devices"])):
+                or not all(isinstance(device, dict) for device in entry["devices"])
+                # An entry written before the client checked the fields it lists: listed again, it fails clearly.
+                or any(misshapen_field(device, DEVICE_VALUE_FIELDS, DEVICE_BLOCK_FIELDS) for device in entry["devices"])):
             self.display.vvv("%s: the cache entry has another format, listing the devices again" % PLUGIN_NAME)
             return None
         self.display.v("%s: %d devices from the cache, no request sent" % (PLUGIN_NAME, len(entry["devices"])))

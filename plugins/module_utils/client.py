@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import json
 import math
 import random
@@ -19,7 +20,8 @@ import time
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 
-from ansible_collections.opswat.it_access.plugins.module_utils.devices import MAX_PAGE_SIZE, check_page_size, unique_strings
+from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
+    DEVICE_BLOCK_FIELDS, DEVICE_VALUE_FIELDS, MAX_PAGE_SIZE, check_page_size, json_type, misshapen_field, unique_strings)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import (
     ApiError, AuthenticationError, InputError, NotFoundError, OpswatError, RateLimitError, TransportError,
     UnexpectedResponseError)
@@ -57,6 +59,11 @@ EPOCH_MILLISECONDS_THRESHOLD = 10 ** 12
 # A 429 that says "retry now" (0, or a reset time already past by our clock) would otherwise be
 # retried at the pacing rate without ever using the rate_limit_timeout budget.
 MIN_THROTTLE_WAIT_SECONDS = 1.0
+
+# The fields of a group the collection compares or sends back (group look-ups by name or id).
+GROUP_VALUE_FIELDS = ("group_id", "group_name")
+# The fields of one device's result of Device Action that are matched to the devices sent.
+ACTION_RESULT_VALUE_FIELDS = ("id", "command_id")
 
 ACTION_MAY_HAVE_BEEN_APPLIED = ("The action may have been applied: check the devices' state before running it"
                                 " again.")
@@ -141,6 +148,11 @@ class Client(object):
         if not isinstance(account, dict):
             raise self._unexpected("POST", ACCOUNT_PATH, response, "expected a JSON object")
         license_key = account.get("license_key")
+        if license_key is not None and not isinstance(license_key, str):
+            # The body is not quoted: the redactor does not know a license key in this shape.
+            raise UnexpectedResponseError(self.redact(
+                "POST %s: unexpected answer: license_key is a JSON %s, expected a string"
+                % (ACCOUNT_PATH, json_type(license_key))), status=response.status)
         if isinstance(license_key, str):
             # Returned to the user only when asked for; never to appear in an error or a log line.
             self._redactor.add(license_key)
@@ -166,27 +178,33 @@ class Client(object):
                                             accept_statuses=(404,))
             if response.status == 404:
                 continue  # none of this batch is known
-            devices.extend(self._list_of_objects("POST", DEVICE_DETAILS_PATH, response, data, "devices"))
+            batch_devices = self._list_of_objects("POST", DEVICE_DETAILS_PATH, response, data, "devices")
+            self._check_fields("POST", DEVICE_DETAILS_PATH, response, batch_devices, "devices", DEVICE_VALUE_FIELDS,
+                               DEVICE_BLOCK_FIELDS)
+            devices.extend(batch_devices)
         return devices
 
     def list_groups(self):
         """Every group (Get Groups v3), in pages of 50."""
         groups = []
-        previous_page = None
+        pages_seen = {}  # digest of a page's groups -> its page number
         page = 1
         while True:
+            self._check_page_ceiling(GROUPS_PATH, page - 1, "groups", len(groups))
             response, data = self._exchange("POST", GROUPS_PATH, json_body={"page": page, "limit": MAX_PAGE_SIZE},
                                             accept_statuses=(413,))
             if response.status == 413:
                 break  # past the last page
             items = self._list_of_objects("POST", GROUPS_PATH, response, data, "groups")
-            if items and items == previous_page:
+            self._check_fields("POST", GROUPS_PATH, response, items, "groups", GROUP_VALUE_FIELDS)
+            digest = _digest(items)
+            if items and digest in pages_seen:
                 raise self._unexpected("POST", GROUPS_PATH, response,
-                                       "page %d repeats page %d: the listing would loop" % (page, page - 1))
+                                       "page %d repeats page %d: the listing would loop" % (page, pages_seen[digest]))
+            pages_seen[digest] = page
             groups.extend(items)
             if len(items) < MAX_PAGE_SIZE:
                 break
-            previous_page = items
             page += 1
         return groups
 
@@ -230,9 +248,13 @@ class Client(object):
 
     def _device_pages(self, page_size, max_devices):
         seen_cursors = set()
+        listed = set()  # the identity of every device yielded (_device_identity)
         cursor = None
         yielded = 0
+        pages = 0
         while max_devices is None or yielded < max_devices:
+            self._check_page_ceiling(DEVICES_PATH, pages, "devices", yielded)
+            pages += 1
             limit = page_size if max_devices is None else min(page_size, max_devices - yielded)
             body = {"limit": limit}
             if cursor is not None:
@@ -244,7 +266,21 @@ class Client(object):
             for device in devices:
                 if not isinstance(device, dict):
                     raise self._unexpected("POST", DEVICES_PATH, response, "a device is not a JSON object")
+            self._check_fields("POST", DEVICES_PATH, response, devices, "devices", DEVICE_VALUE_FIELDS,
+                               DEVICE_BLOCK_FIELDS)
+            new_devices = []
             for device in devices:
+                identity = _device_identity(device)
+                if identity not in listed:
+                    listed.add(identity)
+                    new_devices.append(device)
+            if devices and not new_devices:
+                # A service handing out fresh cursors over the same devices would otherwise be followed until
+                # max_listing_pages, at 10 requests a minute.
+                raise self._unexpected("POST", DEVICES_PATH, response,
+                                       "page %d holds no device that an earlier page did not: the listing would loop"
+                                       % pages)
+            for device in new_devices:
                 yield device
                 yielded += 1
                 if max_devices is not None and yielded >= max_devices:
@@ -259,6 +295,23 @@ class Client(object):
                 raise self._unexpected("POST", DEVICES_PATH, response,
                                        "the API returned a cursor it had already returned: the listing would loop")
             seen_cursors.add(cursor)
+
+    def _check_page_ceiling(self, path, pages, what, listed):
+        """Fail before page ``pages`` + 1 when ``pages`` already reached ``max_listing_pages``."""
+        ceiling = self._config.max_listing_pages
+        if pages >= ceiling:
+            raise UnexpectedResponseError(self.redact(
+                "POST %s: the listing reached max_listing_pages (%d pages, %d %s) and the API has not signalled its"
+                " end; raise max_listing_pages if the account really has more %s" % (path, ceiling, listed, what, what)))
+
+    def _check_fields(self, method, path, response, records, member, fields, block_fields=()):
+        """Every one of ``fields`` of each record is a single JSON value: the collection hashes and compares them."""
+        for index, record in enumerate(records):
+            problem = misshapen_field(record, fields, block_fields)
+            if problem is not None:
+                field, kind = problem
+                raise self._unexpected(method, path, response, "%s[%d].%s is a JSON %s, expected a string"
+                                       % (member, index, field, kind))
 
     def _list_of_objects(self, method, path, response, data, member):
         """A bare JSON list, or the list under ``member`` of an object; every item an object."""
@@ -278,9 +331,12 @@ class Client(object):
 
         results = []
         if isinstance(data, list):
-            for item in data:
+            for index, item in enumerate(data):
                 if not isinstance(item, dict) or "id" not in item:
                     raise unexpected("an item of the result list is not an object with an id")
+                problem = misshapen_field(item, ACTION_RESULT_VALUE_FIELDS)
+                if problem is not None:
+                    raise unexpected("results[%d].%s is a JSON %s, expected a string" % ((index,) + problem))
                 status = _as_int(item.get("status"))
                 if status is None:
                     raise unexpected("the status of a device is not an integer")
@@ -565,6 +621,19 @@ def _after_retries(count):
     if not count:
         return ""
     return " (after %d %s)" % (count, "retry" if count == 1 else "retries")
+
+
+def _digest(value):
+    """A short fingerprint of a parsed JSON value, to recognise a page seen before without keeping it."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _device_identity(device):
+    """What tells two listed devices apart: the device id, or the whole record when it has none."""
+    device_id = device.get("device_id")
+    if device_id is None or device_id == "":
+        return ("record", _digest(device))
+    return ("id", device_id)
 
 
 def _batches(values, size):

@@ -131,6 +131,19 @@ CONNECTION_OPTIONS = {
             "V(0) never waits: the first 429 fails the task. V(-1) waits without bound.",
         ],
     ),
+    "max_listing_pages": dict(
+        type="int",
+        default=10000,
+        env="OPSWAT_MAX_LISTING_PAGES",
+        description=[
+            "The most pages one listing (of devices, or of groups) may request. A listing that has not ended by"
+            " then fails, so a service that never signals the end cannot keep a task running for ever.",
+            "The default allows 500,000 devices at 50 a page: raise it only for a larger account, or for listings"
+            " of fewer devices a page (C(page_size) below 50).",
+            "Independently of it, a listing fails at once when a page brings no device it has not listed before,"
+            " or when a page of groups repeats an earlier page.",
+        ],
+    ),
 }
 
 LOOPBACK_HOSTS = ("localhost", "::1")
@@ -189,7 +202,8 @@ class ConnectionConfig(object):
 
     def __init__(self, api_url=DEFAULT_API_URL, access_token=None, client_id=None, client_secret=None,
                  validate_certs=True, ca_path=None, timeout=30.0, requests_per_minute=10,
-                 rate_limit_timeout=300.0, rate_limit_window=60.0, token_cache=True):
+                 rate_limit_timeout=300.0, rate_limit_window=60.0, token_cache=True,
+                 max_listing_pages=CONNECTION_OPTIONS["max_listing_pages"]["default"]):
         self.api_url = api_url.rstrip("/")
         self.access_token = access_token
         self.client_id = client_id
@@ -201,6 +215,7 @@ class ConnectionConfig(object):
         self.rate_limit_timeout = float(rate_limit_timeout)
         self.rate_limit_window = float(rate_limit_window)
         self.token_cache = bool(token_cache)
+        self.max_listing_pages = int(max_listing_pages)
         self.pace_margin = PACE_MARGIN
         self.warnings = []
 
@@ -277,6 +292,10 @@ def config_from_params(params):
     if values["rate_limit_timeout"] < 0 and values["rate_limit_timeout"] != -1:
         raise InputError("rate_limit_timeout", "must be -1 (no bound), 0 (never wait) or a positive number"
                          " of seconds, got %s" % values["rate_limit_timeout"])
+
+    max_pages = values["max_listing_pages"]
+    if isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1:
+        raise InputError("max_listing_pages", "must be an integer, at least 1, got %r" % (max_pages,))
 
     config = ConnectionConfig(**values)
     if parts.scheme == "http" and not is_loopback(parts.hostname):

@@ -111,6 +111,48 @@ def check_listing_options(page_size, max_devices):
         raise InputError("max_devices", "must be at least 1, got %r" % (max_devices,))
 
 
+# The fields of a device that the collection compares, hashes or looks up (filters, matching answers to requests,
+# the action table): each must be one JSON value, never an array or an object. BLOCK_FIELDS are those of each
+# entry of os_info and network_info, which the API sends as an object or a list of objects.
+DEVICE_VALUE_FIELDS = ("device_id", "status", "severity", "device_type", "group_name", "agent_type", "agent_version")
+DEVICE_BLOCK_FIELDS = (("os_info", "type"), ("network_info", "mac"))
+
+
+def misshapen_field(record, fields, block_fields=()):
+    """The first of ``fields`` (or of ``block_fields`` in each entry of a block) that holds a JSON array or object
+    where one value belongs, as ``(path, "array" or "object")``, for example ``("os_info[0].type", "object")``;
+    None when every one is a single value or absent."""
+    for name in fields:
+        kind = json_type(record.get(name))
+        if kind in _CONTAINER_TYPES:
+            return name, kind
+    for block, name in block_fields:
+        value = record.get(block)
+        entries = [(block, value)] if isinstance(value, dict) else [
+            ("%s[%d]" % (block, index), entry) for index, entry in enumerate(as_list(value))]
+        for where, entry in entries:
+            kind = json_type(entry.get(name)) if isinstance(entry, dict) else None
+            if kind in _CONTAINER_TYPES:
+                return "%s.%s" % (where, name), kind
+    return None
+
+
+_CONTAINER_TYPES = ("array", "object")
+
+
+def json_type(value):
+    """The JSON name of a parsed value's type (``string``, ``number``, ``boolean``, ``null``, ``array``, ``object``)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null" if value is None else "string"
+
+
 def normalize_macs(values, option="macs"):
     return unique(normalize_mac(value, option) for value in values)
 

@@ -90,7 +90,7 @@ def base_options(**overrides):
         plugin="opswat.it_access.devices",
         api_url=API_URL, access_token=None, client_id="client-key-1", client_secret=SECRET,
         validate_certs=True, ca_path=None, timeout=30.0, requests_per_minute=10, rate_limit_timeout=300.0,
-        rate_limit_window=60.0, token_cache=True,
+        rate_limit_window=60.0, token_cache=True, max_listing_pages=10000,
         status=None, severity=None, device_type=None, os_type=None, group_name=None,
         max_devices=None, page_size=50, hostnames=list(DEFAULT_HOSTNAMES), ansible_host_sources=["first_ipv4"],
         vars_prefix="opswat_",
@@ -640,7 +640,8 @@ def test_a_cache_entry_of_another_format_is_a_miss(tmp_path):
     key.parse()
     assert len(store) == 1
     cache_key = list(store)[0]
-    for stale in ([device(9)], dict(format=CACHE_FORMAT + 1, devices=[]), dict(format=CACHE_FORMAT, devices=["x"])):
+    for stale in ([device(9)], dict(format=CACHE_FORMAT + 1, devices=[]), dict(format=CACHE_FORMAT, devices=["x"]),
+                  dict(format=CACHE_FORMAT, devices=[device(9, os_info={"type": ["windows"]})])):
         store[cache_key] = stale
         harness = Harness(tmp_path, fleet(), cache=True, cache_store=store)
         harness.parse()

@@ -20,7 +20,7 @@ EXPECTED_ENV = {
     "client_secret": "OPSWAT_CLIENT_SECRET", "validate_certs": "OPSWAT_VALIDATE_CERTS", "ca_path": "OPSWAT_CA_PATH",
     "timeout": "OPSWAT_TIMEOUT", "requests_per_minute": "OPSWAT_REQUESTS_PER_MINUTE",
     "rate_limit_timeout": "OPSWAT_RATE_LIMIT_TIMEOUT", "rate_limit_window": "OPSWAT_RATE_LIMIT_WINDOW",
-    "token_cache": "OPSWAT_TOKEN_CACHE",
+    "token_cache": "OPSWAT_TOKEN_CACHE", "max_listing_pages": "OPSWAT_MAX_LISTING_PAGES",
 }
 
 
@@ -81,6 +81,9 @@ def test_client_credentials_or_token_are_required():
     (dict(access_token="t", rate_limit_window=-60), "rate_limit_window"),
     (dict(access_token="t", rate_limit_window=float("nan")), "rate_limit_window"),
     (dict(access_token="t", rate_limit_window=float("inf")), "rate_limit_window"),
+    (dict(access_token="t", max_listing_pages=0), "max_listing_pages"),
+    (dict(access_token="t", max_listing_pages=-5), "max_listing_pages"),
+    (dict(access_token="t", max_listing_pages=True), "max_listing_pages"),
 ])
 def test_bad_connection_values_name_the_option(params, option):
     with pytest.raises(InputError) as error:
@@ -103,6 +106,7 @@ def test_defaults_and_pace():
     assert result.rate_limit_timeout == 300 and result.timeout == 30
     assert result.rate_limit_window == 60 and result.window_budget == 10
     assert result.secrets == ["t"] and result.warnings == []
+    assert result.max_listing_pages == 10000  # 500,000 devices at 50 a page
 
 
 def test_empty_strings_count_as_unset():
