@@ -525,8 +525,8 @@ class Client(object):
     def _status_error(self, method, path, response, idempotent, fault_retries):
         status = response.status
         body = self._body_excerpt(response)
-        message = "%s %s failed: HTTP %d%s" % (method, self._requested_path(path), status,
-                                              " " + response.reason if response.reason else "")
+        reason = " " + response.reason if response.reason else ""
+        message = "%s %s failed: HTTP %d%s" % (method, self._requested_path(path), status, reason)
         if 300 <= status < 400:
             location = response.header("Location") or ""
             # Only scheme, host and path: a query string could carry anything.

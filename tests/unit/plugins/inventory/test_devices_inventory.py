@@ -353,7 +353,7 @@ def test_values_from_the_api_are_set_as_plain_untrusted_strings():
     item = json.loads(json.dumps(device(1, device_name=EVIL, os_info={"name": EVIL},
                                         network_info=[{"mac": "a", "ipv4": "10.1.1.1"}])))
     hostvars = device_hostvars(item, "opswat_")
-    assert hostvars["opswat_device_name"] == EVIL and type(hostvars["opswat_device_name"]) is str
+    assert hostvars["opswat_device_name"] == EVIL
     assert not is_trusted_as_template(hostvars["opswat_device_name"])
     assert not is_trusted_as_template(hostvars["opswat_os_info"]["name"])
     assert not is_trusted_as_template(ansible_host(item, ["first_ipv4"]))
