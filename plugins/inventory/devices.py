@@ -23,8 +23,13 @@ description:
   - The device fields become host variables named O(vars_prefix) followed by the field name, for example
     C(opswat_device_id), C(opswat_status), C(opswat_network_info). Three computed variables are added,
     C(opswat_ipv4_addresses), C(opswat_macs) and C(opswat_os_type) (see the notes).
-  - Every value that comes from the API is marked unsafe, so Ansible never renders it as a template, not in
-    O(compose), O(groups) or O(keyed_groups) either. A device named C({{ 7 * 7 }}) keeps that name, never C(49).
+  - Ansible never renders a value that comes from the API as a template, not in O(compose), O(groups) or
+    O(keyed_groups) either. A device named C({{ 7 * 7 }}) keeps that name, never C(49). Since ansible-core 2.19 no
+    value an inventory plugin sets is trusted as a template; values read back from the cache are copied so that no
+    cache plugin can hand back a trusted one.
+  - C(ansible-inventory --list) shows each of these strings as an object with the one key C(__ansible_unsafe),
+    because ansible-core's JSON output marks so every value not trusted as a template, whatever the plugin does.
+    C(ansible-inventory --list --yaml) shows plain values.
   - Filters are applied to the devices the API returns. Values inside one filter are OR'ed, different filters are
     AND'ed, as for M(opswat.it_access.opswat_device_info).
   - No group is created unless O(groups) or O(keyed_groups) asks for one; the examples show groups by status,
@@ -181,11 +186,6 @@ from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
     misshapen_field, validate_filters)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import OpswatError
 
-try:
-    from ansible.utils.unsafe_proxy import wrap_var as _wrap_var
-except ImportError:  # pragma: no cover - a later ansible-core without the compatibility module
-    _wrap_var = None
-
 PLUGIN_NAME = "opswat.it_access.devices"
 FILE_SUFFIXES = ("opswat.yml", "opswat.yaml")
 # Bump when the shape of a cache entry changes: an entry of another version is a cache miss.
@@ -204,15 +204,14 @@ _PREFIX_RE = re.compile(r"^[A-Za-z0-9_]*$")
 _NOT_IDENTIFIER_RE = re.compile(r"[^A-Za-z0-9_]")
 
 
-def make_unsafe(value):
-    """``value`` with every string in it (keys included) marked unsafe: Ansible never renders it as a template.
+def untrusted_copy(value):
+    """Plain copies of the strings in ``value`` (a JSON value), carrying no mark that would let them render.
 
-    ``wrap_var`` marks values on every ansible-core: on 2.19 and later it removes the trust that would let a
-    string be rendered. Without it, a JSON round trip gives plain, untrusted copies of the same values.
+    From ansible-core 2.19 on, the core renders only strings marked as trusted templates; strings a plugin sets are
+    never marked, so the devices the client parsed need nothing. A cache plugin is another matter: it may hand
+    back marked strings, and a JSON round trip drops every mark.
     """
-    if _wrap_var is not None:
-        return _wrap_var(value)
-    return json.loads(json.dumps(value))  # pragma: no cover
+    return json.loads(json.dumps(value))
 
 
 def _text(value):
@@ -319,7 +318,7 @@ def assign_hostnames(devices, preferences):
 
 
 def device_hostvars(device, prefix):
-    """The host variables of a device, every value marked unsafe; no name starting with ``ansible_``."""
+    """The host variables of a device; no name starting with ``ansible_``."""
     hostvars = {}
     for field, value in device.items():
         name = prefix + _NOT_IDENTIFIER_RE.sub("_", str(field))
@@ -327,17 +326,25 @@ def device_hostvars(device, prefix):
     hostvars[prefix + "ipv4_addresses"] = ipv4_addresses(device)
     hostvars[prefix + "macs"] = device_macs(device)
     hostvars[prefix + "os_type"] = os_type(device)
-    return make_unsafe(dict((name, value) for name, value in hostvars.items()
-                            if not name.lower().startswith("ansible_") and not name[:1].isdigit()))
+    return dict((name, value) for name, value in hostvars.items()
+                if not name.lower().startswith("ansible_") and not name[:1].isdigit())
 
 
 def ansible_host(device, sources):
-    """The first usable address of ``sources``, marked unsafe; None when no source gives one."""
+    """The first usable address of ``sources``; None when no source gives one."""
     for source in sources:
         value = source_value(device, source)
         if value is not None:
-            return make_unsafe(value)
+            return value
     return None
+
+
+def check_choices(name, values, choices):
+    """Fail, naming the option and listing its valid values, when one of ``values`` is not in ``choices``."""
+    wrong = [value for value in values if value not in choices]
+    if wrong:
+        raise AnsibleParserError("%s: %s: unknown value(s) %s; choose from %s"
+                                 % (PLUGIN_NAME, name, ", ".join(map(str, wrong)), ", ".join(choices)))
 
 
 class Settings(object):
@@ -370,6 +377,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self.display.vvv("Skipping %s: the file name of an %s source must end with %s"
                          % (path, PLUGIN_NAME, " or ".join(FILE_SUFFIXES)))
         return False
+
+    def set_options(self, task_keys=None, var_options=None, direct=None):
+        # The config manager checks the choices too, but names the valid values only in a help text that the
+        # warning of a failed source leaves out: the same check first, with the values in the message itself.
+        direct = direct or {}
+        choice_options = [(name, choices) for name, choices in FILTER_CHOICES.items() if choices]
+        choice_options += [("hostnames", HOSTNAME_SOURCES), ("ansible_host_sources", ANSIBLE_HOST_SOURCES)]
+        for name, choices in choice_options:
+            values = direct.get(name)
+            if isinstance(values, (str, list)):
+                check_choices(name, [values] if isinstance(values, str) else values, choices)
+        super(InventoryModule, self).set_options(task_keys=task_keys, var_options=var_options, direct=direct)
 
     def parse(self, inventory, loader, path, cache=True):
         super(InventoryModule, self).parse(inventory, loader, path, cache=cache)
@@ -464,10 +483,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _choices(self, name, choices):
         values = self.get_option(name) or []
-        wrong = [value for value in values if value not in choices]
-        if wrong:
-            raise AnsibleParserError("%s: %s: unknown value(s) %s; choose from %s"
-                                     % (PLUGIN_NAME, name, ", ".join(map(str, wrong)), ", ".join(choices)))
+        check_choices(name, values, choices)
         return list(values)
 
     # ------------------------------------------------------------------ cache
@@ -496,7 +512,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self.display.vvv("%s: the cache entry has another format, listing the devices again" % PLUGIN_NAME)
             return None
         self.display.v("%s: %d devices from the cache, no request sent" % (PLUGIN_NAME, len(entry["devices"])))
-        return entry["devices"]
+        return untrusted_copy(entry["devices"])
 
     # ------------------------------------------------------------------ the API
 
@@ -531,7 +547,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                  " their host names end with _ and the first 8 characters of the device ID"
                                  % (PLUGIN_NAME, renamed))
         for device, name in zip(devices, names):
-            hostname = self.inventory.add_host(make_unsafe(name))
+            hostname = self.inventory.add_host(name)
             for variable, value in device_hostvars(device, settings.prefix).items():
                 self.inventory.set_variable(hostname, variable, value)
             address = ansible_host(device, settings.ansible_host_sources)

@@ -365,6 +365,7 @@ class Client(object):
         refreshed = False
         fault_retries = 0
         malformed_json_retried = False
+        requested = self._requested_path(path)
         while True:
             params = {"access_token": self._valid_token()} if authenticated else None
             failure = None
@@ -377,7 +378,7 @@ class Client(object):
                 retriable = failure.kind == NOT_SENT or (idempotent and failure.kind in (TIMEOUT, DROPPED))
                 if retriable and fault_retries < self.max_retries:
                     fault_retries += 1
-                    self._back_off(fault_retries, "%s %s: %s" % (method, path, failure.reason))
+                    self._back_off(fault_retries, "%s %s: %s" % (method, requested, failure.reason))
                     continue
                 raise self._transport_error(method, path, failure, idempotent, fault_retries)
 
@@ -394,16 +395,16 @@ class Client(object):
                 if (from_cache or not refreshed) and self._has_client_credentials():
                     refreshed = refreshed or not from_cache
                     self._retries += 1
-                    self._log("%s %s: the access token was rejected (HTTP 401); replacing it" % (method, path))
+                    self._log("%s %s: the access token was rejected (HTTP 401); replacing it" % (method, requested))
                     continue
                 raise AuthenticationError(self.redact(
                     "%s %s: the access token was rejected: expired or invalid (HTTP 401)%s"
-                    % (method, path, "; a freshly fetched token was rejected too" if refreshed else
+                    % (method, requested, "; a freshly fetched token was rejected too" if refreshed else
                        "; give a valid access_token, or client_id and client_secret to fetch one")),
                     status=401)
             if status in RETRIABLE_STATUSES and idempotent and fault_retries < self.max_retries:
                 fault_retries += 1
-                self._back_off(fault_retries, "%s %s: HTTP %d" % (method, path, status))
+                self._back_off(fault_retries, "%s %s: HTTP %d" % (method, requested, status))
                 continue
             if status in accept_statuses:
                 return response, None
@@ -416,7 +417,7 @@ class Client(object):
                 if idempotent and not malformed_json_retried and fault_retries < self.max_retries:
                     malformed_json_retried = True
                     fault_retries += 1
-                    self._back_off(fault_retries, "%s %s: the answer is not valid JSON" % (method, path))
+                    self._back_off(fault_retries, "%s %s: the answer is not valid JSON" % (method, requested))
                     continue
                 raise self._unexpected(method, path, response, "the answer is not valid JSON%s"
                                        % ("" if idempotent else ". " + ACTION_MAY_HAVE_BEEN_APPLIED))
@@ -434,7 +435,7 @@ class Client(object):
             # Whatever came back (an answer, a 429, a failure), the request reached the service by now, if ever:
             # the pacer's window rule counts from this moment.
             self._pacer.record_answer()
-        self._log("%s %s -> HTTP %d" % (method, path, response.status))
+        self._log("%s %s -> HTTP %d" % (method, self._requested_path(path), response.status))
         return response
 
     def _back_off(self, attempt, what):
@@ -501,13 +502,14 @@ class Client(object):
         if response.status in (400, 401):
             raise AuthenticationError(self.redact(
                 "POST %s: the client credentials were rejected (HTTP %d): check client_id and client_secret"
-                % (TOKEN_PATH, response.status)), status=response.status)
+                % (self._requested_path(TOKEN_PATH), response.status)), status=response.status)
         token = data.get("access_token") if isinstance(data, dict) else None
         if not isinstance(token, str) or not token.strip():
             # The body is not quoted: it may hold a token under a name the redactor does not know.
             raise UnexpectedResponseError(self.redact(
                 "POST %s: the answer holds no access_token (members: %s)"
-                % (TOKEN_PATH, ", ".join(sorted(data)) if isinstance(data, dict) else type(data).__name__)),
+                % (self._requested_path(TOKEN_PATH), ", ".join(sorted(data)) if isinstance(data, dict)
+                   else type(data).__name__)),
                 status=response.status)
         lifetime = _as_seconds(data.get("expires_in"))
         # 60 s early, or at half-life when the lifetime is too short for that margin.
@@ -525,6 +527,7 @@ class Client(object):
     # ------------------------------------------------------------------ rate limiting
 
     def _wait_for_rate_limit(self, method, path, response):
+        path = self._requested_path(path)
         self._throttled += 1
         wait, source = self._throttle_wait(response)
         budget = self._config.rate_limit_timeout
@@ -568,14 +571,20 @@ class Client(object):
         text = self.redact(response.text or "")
         return text if len(text) <= limit else text[:limit] + "..."
 
+    def _requested_path(self, path):
+        """The path as requested: ``path`` under the path of api_url, if it has one. Every message shows this."""
+        return urlsplit(self._config.api_url).path.rstrip("/") + path
+
     def _unexpected(self, method, path, response, what):
+        path = self._requested_path(path)
         return UnexpectedResponseError(self.redact("%s %s: unexpected answer: %s" % (method, path, what)),
                                        status=response.status, body=self._body_excerpt(response))
 
     def _status_error(self, method, path, response, idempotent, fault_retries):
         status = response.status
         body = self._body_excerpt(response)
-        message = "%s %s failed: HTTP %d%s" % (method, path, status, " " + response.reason if response.reason else "")
+        reason = " " + response.reason if response.reason else ""
+        message = "%s %s failed: HTTP %d%s" % (method, self._requested_path(path), status, reason)
         if 300 <= status < 400:
             location = response.header("Location") or ""
             # Only scheme, host and path: a query string could carry anything.
@@ -587,11 +596,17 @@ class Client(object):
         message += _after_retries(fault_retries)
         if status >= 500 and not idempotent:
             message += ". " + ACTION_MAY_HAVE_BEEN_APPLIED
+        api_url = urlsplit(self._config.api_url)
+        if status == 404 and api_url.path.rstrip("/"):
+            message = message.rstrip(".") + (
+                ". api_url has a path (%s), and the API's paths start at the host: give api_url without it, for"
+                " example %s" % (api_url.path.rstrip("/"), api_url._replace(path="").geturl()))
         if status == 404:
             return NotFoundError(self.redact(message), status=status, body=body)
         return ApiError(self.redact(message), status=status, body=body)
 
     def _transport_error(self, method, path, failure, idempotent, fault_retries):
+        path = self._requested_path(path)
         parts = urlsplit(self._config.api_url)
         host = parts.hostname or ""
         if parts.port:

@@ -42,7 +42,12 @@ options:
     type: list
     elements: str
   group_name:
-    description: Keep devices in one of these groups. Names match exactly, case-sensitive.
+    description:
+      - Keep devices in one of these groups. Names match exactly, case-sensitive.
+      - Before listing the fleet, the module reads the groups (one request for most accounts) and warns about
+        each name that no group has. When none of the names is a group, no device can match, so the module
+        returns no device without listing the fleet.
+      - With O(device_ids) or O(macs) the names are not checked (no extra request).
     type: list
     elements: str
   max_devices:
@@ -202,6 +207,21 @@ def lookup(client, device_ids, macs):
     return devices
 
 
+def named_groups_exist(module, client, group_names):
+    """Whether a listing filtered on ``group_names`` can match anything; warns about each name of no group.
+
+    One Get Groups request (for most accounts) before a listing of many: a misspelt name is caught at once.
+    """
+    if not group_names:
+        return True
+    known = set(group.get("group_name") for group in client.list_groups())
+    unknown = [name for name in unique(group_names) if name not in known]
+    for name in unknown:
+        module.warn("group_name: no group is named %r (names match exactly, case-sensitive); opswat_group_info"
+                    " lists the groups" % name)
+    return len(unknown) < len(unique(group_names))
+
+
 def run(module, client):
     params = module.params
     for option in ("device_ids", "macs"):
@@ -220,6 +240,8 @@ def run(module, client):
         devices = [device for device in lookup(client, params["device_ids"], params["macs"])
                    if matches(device, active_filters)]
         devices = devices[:max_devices] if max_devices else devices
+    elif not named_groups_exist(module, client, params["group_name"]):
+        devices = []  # no device can be in a group that does not exist: the listing would find nothing
     else:
         devices = list_matching(client, active_filters, params["page_size"], max_devices)
     if fields is not None:

@@ -27,9 +27,11 @@ options:
   name:
     description:
       - Return only the group with exactly this name (case-sensitive). No match returns an empty list.
+      - O(group_name) is an alias, the name the other modules of the collection give a group.
       - The name is matched here rather than with the API's C(search), whose matching rules are not documented,
         so a group is never missed; the cost is the same for accounts with up to 50 groups.
     type: str
+    aliases: [group_name]
 seealso:
   - module: opswat.it_access.opswat_device_action
 """
@@ -54,14 +56,15 @@ EXAMPLES = r"""
   hosts: localhost
   gather_facts: false
   tasks:
+    # Not "register: groups": groups is Ansible's own variable (the inventory's groups), and wins.
     - name: List groups
       opswat.it_access.opswat_group_info:
-      register: groups
+      register: account_groups
 
     - name: Show them
       ansible.builtin.debug:
         msg: "{{ item.group_name }}: {{ item.number_of_devices }}"
-      loop: "{{ groups.groups }}"
+      loop: "{{ account_groups.groups }}"
 
 # In a role, with the connection set once
 - name: Use the action group
@@ -71,9 +74,9 @@ EXAMPLES = r"""
     group/opswat.it_access.it_access:
       access_token: "{{ vault_opswat_access_token }}"
   tasks:
-    - name: Find the Servers group
+    - name: Find the Servers group (group_name, as in the other modules, is an alias of name)
       opswat.it_access.opswat_group_info:
-        name: Servers
+        group_name: Servers
       register: servers_group
 """
 
@@ -149,7 +152,7 @@ api_requests:
 from ansible_collections.opswat.it_access.plugins.module_utils.module import run_module
 
 MODULE_OPTIONS = dict(
-    name=dict(type="str"),
+    name=dict(type="str", aliases=["group_name"]),
 )
 
 

@@ -17,6 +17,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from conftest import (CLIENT_ID, CLIENT_SECRET, REQUESTS_PER_MINUTE, STATIC_TOKEN, WINDOW, ansible_runs,
                       leaked_secrets, requests_by_endpoint, secrets_of, start_simulator)
@@ -211,6 +212,20 @@ def test_a_bad_option_fails_clearly_before_any_request(simulator, run_inventory,
     assert simulator.request_log() == []
 
 
+@pytest.mark.parametrize("options, expected", [
+    (dict(status=["non-compliant"]), "status: unknown value(s) non-compliant; choose from compliant, non_compliant,"),
+    (dict(severity="urgent"), "severity: unknown value(s) urgent; choose from "),
+    (dict(hostnames=["device_name", "fqdn"]), "hostnames: unknown value(s) fqdn; choose from device_name, host_name,"),
+])
+def test_a_bad_choice_is_reported_with_the_valid_values_in_the_first_line(simulator, run_inventory, options, expected):
+    # Without UNPARSED_FAILED a pipeline shows only the warning line: it must say what to write instead.
+    result = run_inventory(base_config(simulator, **options), env=dict(ANSIBLE_INVENTORY_UNPARSED_FAILED="0"),
+                           verbosity=0)
+    warning = [line for line in result.output.splitlines() if "Failed to parse inventory with 'auto' plugin:" in line]
+    assert len(warning) == 1 and expected in warning[0], result.output[-3000:]
+    assert simulator.request_log() == []
+
+
 # ---------------------------------------------------------------------------------------------- constructed
 
 
@@ -308,6 +323,27 @@ def test_a_playbook_never_renders_device_names(simulator, tmp_path, home):
     assert names == [device["device_name"] for device in simulator.fleet.devices[:12]]
     assert '"msg": "name=%s"' % EVIL_NAME in completed.output
     assert HOME_MARKER not in completed.output and HOME_MARKER not in names_file.read_text()
+
+
+def test_yaml_and_host_output_show_plain_values(simulator, tmp_path, home):
+    """docs/inventory.md: --list JSON wraps untrusted strings in __ansible_unsafe (the core's encoder); --yaml and
+    --host show them plain, and still as text, never rendered."""
+    inventory = tmp_path / "devices.opswat.yml"
+    # Host names from the device ids: a pattern of --host cannot hold the evil name's comma.
+    inventory.write_text(json.dumps(base_config(simulator, max_devices=5, hostnames=["device_id"])))
+    evil_id = simulator.fleet.devices[EVIL_POSITION]["device_id"]
+    outputs = {}
+    for args in (("--list", "--yaml"), ("--host", evil_id)):
+        completed = ansible_runs.run_command(
+            [ansible_runs.ANSIBLE_INVENTORY, "-i", str(inventory)] + list(args), tmp_path, secrets_of(simulator),
+            env=dict(HOME=str(home), ANSIBLE_INVENTORY_UNPARSED_FAILED="1", ANSIBLE_LOCALHOST_WARNING="0"))
+        assert completed.returncode == 0, completed.output[-3000:]
+        assert "__ansible_unsafe" not in completed.output and HOME_MARKER not in completed.output
+        outputs[args[0]] = completed.output
+    listed = yaml.safe_load(outputs["--list"])["all"]["children"]["ungrouped"]["hosts"]
+    assert listed[evil_id]["opswat_device_name"] == EVIL_NAME
+    host_vars = json.loads(outputs["--host"][outputs["--host"].index("{"):])
+    assert host_vars["opswat_device_name"] == EVIL_NAME
 
 
 # ---------------------------------------------------------------------------------------------- cache

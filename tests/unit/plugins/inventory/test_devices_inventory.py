@@ -24,7 +24,7 @@ from ansible_collections.opswat.it_access.plugins.doc_fragments.device_filters i
 from ansible_collections.opswat.it_access.plugins.inventory import devices as plugin_module
 from ansible_collections.opswat.it_access.plugins.inventory.devices import (
     ANSIBLE_HOST_SOURCES, CACHE_FORMAT, HOSTNAME_SOURCES, InventoryModule, ansible_host, assign_hostnames,
-    device_hostvars, make_unsafe, preferred_name, usable_ip)
+    device_hostvars, preferred_name, untrusted_copy, usable_ip)
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import FILTER_CHOICES
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import AuthenticationError, TransportError
 
@@ -348,23 +348,27 @@ def test_the_api_can_never_set_a_connection_variable():
     assert device_hostvars(hostile, "")["status"] == "compliant"
 
 
-def test_every_value_is_untrusted_even_if_it_arrives_trusted():
-    # A cache plugin could hand back strings marked as trusted templates: they must lose that mark.
-    item = device(1, device_name=trust_as_template(EVIL), os_info={"name": trust_as_template(EVIL)},
-                  network_info=[{"mac": "a", "ipv4": trust_as_template("10.1.1.1")}])
+def test_values_from_the_api_are_set_as_plain_untrusted_strings():
+    # The client parses the answers with json.loads: plain strings, which ansible-core 2.19+ never renders.
+    item = json.loads(json.dumps(device(1, device_name=EVIL, os_info={"name": EVIL},
+                                        network_info=[{"mac": "a", "ipv4": "10.1.1.1"}])))
     hostvars = device_hostvars(item, "opswat_")
     assert hostvars["opswat_device_name"] == EVIL
     assert not is_trusted_as_template(hostvars["opswat_device_name"])
     assert not is_trusted_as_template(hostvars["opswat_os_info"]["name"])
-    assert not is_trusted_as_template(hostvars["opswat_network_info"][0]["ipv4"])
     assert not is_trusted_as_template(ansible_host(item, ["first_ipv4"]))
-    assert not is_trusted_as_template(make_unsafe(trust_as_template("{{ x }}")))
+    assert render("{{ opswat_device_name }}", hostvars) == EVIL
+
+
+def test_an_untrusted_copy_drops_every_trust_mark():
+    copied = untrusted_copy({"name": trust_as_template(EVIL), "list": [trust_as_template("{{ x }}")], "n": 1})
+    assert copied == {"name": EVIL, "list": ["{{ x }}"], "n": 1}
+    assert not is_trusted_as_template(copied["name"]) and not is_trusted_as_template(copied["list"][0])
 
 
 def test_a_malicious_device_name_is_never_rendered(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", "/home/unit-marker-5d2c")
-    harness = Harness(tmp_path, [device(1, device_name=trust_as_template(EVIL), nickname=trust_as_template(EVIL)),
-                                 device(2)],
+    harness = Harness(tmp_path, [device(1, device_name=EVIL, nickname=EVIL), device(2)],
                       compose={"shown_name": trust_as_template("opswat_device_name"),
                                "decorated": trust_as_template("opswat_device_name ~ '!'")},
                       groups={"evil": trust_as_template("'lookup' in opswat_device_name")},
