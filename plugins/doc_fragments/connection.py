@@ -47,11 +47,20 @@ options:
       - Client secret of the OAuth application. Required with O(client_id).
       - 'Environment variable: E(OPSWAT_CLIENT_SECRET).'
     type: str
+  proxy_url:
+    description:
+      - URL of the HTTP proxy every request goes through, for example C(http://proxy.example.com:3128).
+      - Without it, the proxy environment variables apply as for any Python program (C(HTTPS_PROXY), C(HTTP_PROXY),
+        C(NO_PROXY)). With it, every request goes through this proxy, whatever C(NO_PROXY) says.
+      - 'With a plain C(http://) O(api_url), the proxy sees the access token: a warning says so.'
+      - 'Environment variable: E(OPSWAT_PROXY_URL).'
+    type: str
   rate_limit_timeout:
     default: 300
     description:
       - Total seconds a task may wait on 429 answers caused by other clients of the account.
-      - 'V(0) never waits: the first 429 fails the task. V(-1) waits without bound.'
+      - 'V(0) never waits: the first 429 fails the task. V(-1) waits without bound. Otherwise a finite number of
+        seconds greater than 0.'
       - 'Environment variable: E(OPSWAT_RATE_LIMIT_TIMEOUT).'
     type: float
   rate_limit_window:
@@ -73,12 +82,15 @@ options:
         arrive, so the collection's own traffic never draws a 429.
       - The pace is shared by every task of the same account on the same machine.
       - The service allows 10; raise it only for a tenant with a higher limit or for the simulator.
+      - A whole number from 1 to 1000000000.
       - 'Environment variable: E(OPSWAT_REQUESTS_PER_MINUTE).'
     type: int
   timeout:
     default: 30
     description:
-      - Seconds to wait for each HTTP answer.
+      - Seconds one HTTP request may take, from connecting to the last byte of the answer. A request that takes
+        longer fails as a timeout (a read is retried, a device action is not).
+      - A finite number greater than 0.
       - 'Environment variable: E(OPSWAT_TIMEOUT).'
     type: float
   token_cache:
@@ -146,11 +158,22 @@ options:
     env:
       - name: OPSWAT_CLIENT_SECRET
     type: str
+  proxy_url:
+    description:
+      - URL of the HTTP proxy every request goes through, for example C(http://proxy.example.com:3128).
+      - Without it, the proxy environment variables apply as for any Python program (C(HTTPS_PROXY), C(HTTP_PROXY),
+        C(NO_PROXY)). With it, every request goes through this proxy, whatever C(NO_PROXY) says.
+      - 'With a plain C(http://) O(api_url), the proxy sees the access token: a warning says so.'
+      - 'Environment variable: E(OPSWAT_PROXY_URL).'
+    env:
+      - name: OPSWAT_PROXY_URL
+    type: str
   rate_limit_timeout:
     default: 300
     description:
       - Total seconds a task may wait on 429 answers caused by other clients of the account.
-      - 'V(0) never waits: the first 429 fails the task. V(-1) waits without bound.'
+      - 'V(0) never waits: the first 429 fails the task. V(-1) waits without bound. Otherwise a finite number of
+        seconds greater than 0.'
       - 'Environment variable: E(OPSWAT_RATE_LIMIT_TIMEOUT).'
     env:
       - name: OPSWAT_RATE_LIMIT_TIMEOUT
@@ -176,6 +199,7 @@ options:
         arrive, so the collection's own traffic never draws a 429.
       - The pace is shared by every task of the same account on the same machine.
       - The service allows 10; raise it only for a tenant with a higher limit or for the simulator.
+      - A whole number from 1 to 1000000000.
       - 'Environment variable: E(OPSWAT_REQUESTS_PER_MINUTE).'
     env:
       - name: OPSWAT_REQUESTS_PER_MINUTE
@@ -183,7 +207,9 @@ options:
   timeout:
     default: 30
     description:
-      - Seconds to wait for each HTTP answer.
+      - Seconds one HTTP request may take, from connecting to the last byte of the answer. A request that takes
+        longer fails as a timeout (a read is retried, a device action is not).
+      - A finite number greater than 0.
       - 'Environment variable: E(OPSWAT_TIMEOUT).'
     env:
       - name: OPSWAT_TIMEOUT
