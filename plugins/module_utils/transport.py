@@ -203,22 +203,23 @@ class _Inflater(object):
         self._started = False
 
     def decode(self, data, max_length):
-        """At most ``max_length`` bytes more of the decoded body, from ``data`` and what is left of earlier data."""
-        out = []
+        """The decoded pieces of ``data`` (with what is left of earlier data), at most ``max_length`` bytes in all
+        and ``READ_CHUNK_BYTES`` at a time, so that the memory used stays near the cap."""
         produced = 0
         while data and produced < max_length:
+            room = min(READ_CHUNK_BYTES, max_length - produced)
             try:
-                piece = self._decoder.decompress(data, max_length - produced)
+                piece = self._decoder.decompress(data, room)
             except zlib.error:
                 if self._gzip or self._started:
                     raise
                 # "deflate" is sent both with and without the zlib header.
                 self._wbits = -zlib.MAX_WBITS
                 self._decoder = zlib.decompressobj(self._wbits)
-                piece = self._decoder.decompress(data, max_length - produced)
+                piece = self._decoder.decompress(data, room)
             self._started = True
-            out.append(piece)
             produced += len(piece)
+            yield piece
             if self._decoder.eof:
                 data = self._decoder.unused_data
                 if not (data and self._gzip):
@@ -226,7 +227,6 @@ class _Inflater(object):
                 self._decoder = zlib.decompressobj(self._wbits)  # the next member of a multi-member gzip
             else:
                 data = self._decoder.unconsumed_tail
-        return b"".join(out)
 
     @property
     def complete(self):
@@ -322,10 +322,10 @@ class RequestsTransport(object):
                 if inflater is not None and not inflater.complete:
                     raise TransportFailure(DROPPED, "the compressed answer is corrupt or cut short")
                 break
-            if inflater is not None:
-                data = inflater.decode(data, limit + 1 - size)
-            chunks.append(data)
-            size += len(data)
+            pieces = [data] if inflater is None else inflater.decode(data, limit + 1 - size)
+            for piece in pieces:
+                chunks.append(piece)
+                size += len(piece)
             if size > limit:
                 if successful:
                     raise self._too_large()
