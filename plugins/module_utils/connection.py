@@ -369,7 +369,7 @@ def _check_values(values):
     if isinstance(rpm, float) and math.isfinite(rpm) and rpm.is_integer():
         rpm = values["requests_per_minute"] = int(rpm)
     if not (_is_number(rpm) and isinstance(rpm, int) and 1 <= rpm <= MAX_REQUESTS_PER_MINUTE):
-        raise InputError("requests_per_minute", "must be a whole number from 1 to %d, got %s"
+        raise InputError("requests_per_minute", "must be a whole number, at least 1 and at most %d, got %s"
                          % (MAX_REQUESTS_PER_MINUTE, rpm))
     window = values["rate_limit_window"]
     if not (_is_number(window) and window > 0 and math.isfinite(window)):

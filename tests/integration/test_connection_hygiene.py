@@ -28,7 +28,7 @@ def no_proxy_from_the_developer(monkeypatch):
     ("timeout", "OPSWAT_TIMEOUT", "nan", "must be a number of seconds greater than 0"),
     ("timeout", "OPSWAT_TIMEOUT", "soon", "cannot be read as float"),
     ("rate_limit_timeout", "OPSWAT_RATE_LIMIT_TIMEOUT", "inf", "finite"),
-    ("requests_per_minute", "OPSWAT_REQUESTS_PER_MINUTE", "0", "whole number from 1"),
+    ("requests_per_minute", "OPSWAT_REQUESTS_PER_MINUTE", "0", "whole number, at least 1"),
     ("api_url", "OPSWAT_API_URL", "http://127.0.0.1:70000", "the port must be a number from 1 to 65535"),
     ("proxy_url", "OPSWAT_PROXY_URL", "ftp://proxy.example.test", "must be an http:// or https:// URL"),
 ])

@@ -354,3 +354,38 @@ def test_proxy_for_says_which_proxy_a_request_would_use(monkeypatch, environment
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     assert proxy_for(url, proxy_url) == expected
+
+
+# ---------------------------------------------------------------------- the client reads each body once
+
+
+class OneAnswer(object):
+    """A transport that gives one prepared ``Response`` (bytes, as the requests transport builds it)."""
+
+    def __init__(self, response):
+        self.response = response
+        self.sent = 0
+
+    def request(self, method, url, params=None, json_body=None, form_body=None):
+        self.sent += 1
+        return self.response
+
+    def close(self):
+        pass
+
+
+def test_an_invalid_json_answer_is_parsed_once_and_only_its_start_is_redacted_and_shown():
+    from ansible_collections.opswat.it_access.plugins.module_utils.errors import UnexpectedResponseError
+    from ansible_collections.opswat.it_access.plugins.module_utils.transport import Response
+
+    body = ("<html>%s " % TOKEN).encode("ascii") + b"z" * (2 * 1024 * 1024)
+    response = Response(200, {}, content=body)
+    transport = OneAnswer(response)
+    clock = FakeClock()
+    client = Client(make_config(access_token=TOKEN), transport=transport, clock=clock, sleep=clock.sleep)
+    with pytest.raises(UnexpectedResponseError, match="not valid JSON") as caught:
+        client.device_action("delete", ids=["d1"])  # a write: not asked again
+    assert transport.sent == 1
+    excerpt = caught.value.details["body"]
+    assert TOKEN not in excerpt and excerpt.startswith("<html>") and len(excerpt) <= 503
+    assert response._text is None  # pylint: disable=protected-access  # the 2 MB were never decoded to text
