@@ -243,8 +243,7 @@ def test_the_fallback_notes_where_a_value_came_from_and_what_it_could_not_read(m
     ({}, "http://127.0.0.1:8080", "http://proxy.test:3128", True),
     ({}, "https://gears.example.com", "http://proxy.test:3128", False),  # TLS through the proxy's tunnel
 ])
-def test_plain_http_through_a_proxy_warns_that_the_token_travels_in_clear(monkeypatch, environment, url, proxy_url,
-                                                                         warns):
+def test_plain_http_through_a_proxy_warns_of_clear_text(monkeypatch, environment, url, proxy_url, warns):
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     result = config(access_token="t", api_url=url, proxy_url=proxy_url)
