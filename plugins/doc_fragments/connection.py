@@ -90,7 +90,7 @@ options:
     description:
       - Seconds one HTTP request may take, from connecting to the last byte of the answer. A request that takes
         longer fails as a timeout (a read is retried, a device action is not).
-      - A finite number greater than 0.
+      - A number of seconds greater than 0, at most 86400.
       - 'Environment variable: E(OPSWAT_TIMEOUT).'
     type: float
   token_cache:
@@ -209,7 +209,7 @@ options:
     description:
       - Seconds one HTTP request may take, from connecting to the last byte of the answer. A request that takes
         longer fails as a timeout (a read is retried, a device action is not).
-      - A finite number greater than 0.
+      - A number of seconds greater than 0, at most 86400.
       - 'Environment variable: E(OPSWAT_TIMEOUT).'
     env:
       - name: OPSWAT_TIMEOUT

@@ -85,7 +85,7 @@ CONNECTION_OPTIONS = {
         description=[
             "Seconds one HTTP request may take, from connecting to the last byte of the answer. A request that"
             " takes longer fails as a timeout (a read is retried, a device action is not).",
-            "A finite number greater than 0.",
+            "A number of seconds greater than 0, at most 86400.",
         ],
     ),
     "proxy_url": dict(
