@@ -28,8 +28,9 @@ options:
     description:
       - Base URL of the IT Access tenant, without the C(/o/api) path.
       - Tenants other than the default host use their own host, for example C(https://product.my.us.opswat.com).
-      - The access token travels in the query string, so a plain C(http://) URL to a host other than loopback draws
-        a warning.
+      - The access token travels in the query string, so a plain C(http://) URL draws a warning unless it goes directly
+        to loopback (not to another host, nor through a proxy).
+      - The port, if given, must be from 1 to 65535; a user name or password in the URL is refused.
       - 'Environment variable: E(OPSWAT_API_URL).'
     type: str
   ca_path:
@@ -131,8 +132,9 @@ options:
     description:
       - Base URL of the IT Access tenant, without the C(/o/api) path.
       - Tenants other than the default host use their own host, for example C(https://product.my.us.opswat.com).
-      - The access token travels in the query string, so a plain C(http://) URL to a host other than loopback draws
-        a warning.
+      - The access token travels in the query string, so a plain C(http://) URL draws a warning unless it goes directly
+        to loopback (not to another host, nor through a proxy).
+      - The port, if given, must be from 1 to 65535; a user name or password in the URL is refused.
       - 'Environment variable: E(OPSWAT_API_URL).'
     env:
       - name: OPSWAT_API_URL

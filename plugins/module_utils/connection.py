@@ -41,8 +41,9 @@ CONNECTION_OPTIONS = {
         description=[
             "Base URL of the IT Access tenant, without the C(/o/api) path.",
             "Tenants other than the default host use their own host, for example C(https://product.my.us.opswat.com).",
-            "The access token travels in the query string, so a plain C(http://) URL to a host other than"
-            " loopback draws a warning.",
+            "The access token travels in the query string, so a plain C(http://) URL draws a warning unless it"
+            " goes directly to loopback (not to another host, nor through a proxy).",
+            "The port, if given, must be from 1 to 65535; a user name or password in the URL is refused.",
         ],
     ),
     "access_token": dict(
