@@ -46,7 +46,7 @@ def load_connection_module():
                  "ansible_collections.opswat.it_access.plugins", package):
         sys.modules.setdefault(name, types.ModuleType(name))
     loaded = None
-    for name in ("errors", "connection"):
+    for name in ("errors", "options", "connection"):
         spec = importlib.util.spec_from_file_location(package + "." + name,
                                                       os.path.join(ROOT, "plugins", "module_utils", name + ".py"))
         loaded = importlib.util.module_from_spec(spec)

@@ -28,8 +28,9 @@ options:
     description:
       - Base URL of the IT Access tenant, without the C(/o/api) path.
       - Tenants other than the default host use their own host, for example C(https://product.my.us.opswat.com).
-      - The access token travels in the query string, so a plain C(http://) URL to a host other than loopback draws
-        a warning.
+      - The access token travels in the query string, so a plain C(http://) URL draws a warning unless it goes directly
+        to loopback (not to another host, nor through a proxy).
+      - The port, if given, must be from 1 to 65535; a user name or password in the URL is refused.
       - 'Environment variable: E(OPSWAT_API_URL).'
     type: str
   ca_path:
@@ -58,11 +59,20 @@ options:
         a page of groups repeats an earlier page.
       - 'Environment variable: E(OPSWAT_MAX_LISTING_PAGES).'
     type: int
+  proxy_url:
+    description:
+      - URL of the HTTP proxy every request goes through, for example C(http://proxy.example.com:3128).
+      - Without it, the proxy environment variables apply as for any Python program (C(HTTPS_PROXY), C(HTTP_PROXY),
+        C(NO_PROXY)). With it, every request goes through this proxy, whatever C(NO_PROXY) says.
+      - 'With a plain C(http://) O(api_url), the proxy sees the access token: a warning says so.'
+      - 'Environment variable: E(OPSWAT_PROXY_URL).'
+    type: str
   rate_limit_timeout:
     default: 300
     description:
       - Total seconds a task may wait on 429 answers caused by other clients of the account.
-      - 'V(0) never waits: the first 429 fails the task. V(-1) waits without bound.'
+      - 'V(0) never waits: the first 429 fails the task. V(-1) waits without bound. Otherwise a finite number of
+        seconds greater than 0.'
       - 'Environment variable: E(OPSWAT_RATE_LIMIT_TIMEOUT).'
     type: float
   rate_limit_window:
@@ -84,12 +94,15 @@ options:
         arrive, so the collection's own traffic never draws a 429.
       - The pace is shared by every task of the same account on the same machine.
       - The service allows 10; raise it only for a tenant with a higher limit or for the simulator.
+      - A whole number from 1 to 1000000000.
       - 'Environment variable: E(OPSWAT_REQUESTS_PER_MINUTE).'
     type: int
   timeout:
     default: 30
     description:
-      - Seconds to wait for each HTTP answer.
+      - Seconds one HTTP request may take, from connecting to the last byte of the answer. A request that takes
+        longer fails as a timeout (a read is retried, a device action is not).
+      - A number of seconds greater than 0, at most 86400.
       - 'Environment variable: E(OPSWAT_TIMEOUT).'
     type: float
   token_cache:
@@ -130,8 +143,9 @@ options:
     description:
       - Base URL of the IT Access tenant, without the C(/o/api) path.
       - Tenants other than the default host use their own host, for example C(https://product.my.us.opswat.com).
-      - The access token travels in the query string, so a plain C(http://) URL to a host other than loopback draws
-        a warning.
+      - The access token travels in the query string, so a plain C(http://) URL draws a warning unless it goes directly
+        to loopback (not to another host, nor through a proxy).
+      - The port, if given, must be from 1 to 65535; a user name or password in the URL is refused.
       - 'Environment variable: E(OPSWAT_API_URL).'
     env:
       - name: OPSWAT_API_URL
@@ -170,11 +184,22 @@ options:
     env:
       - name: OPSWAT_MAX_LISTING_PAGES
     type: int
+  proxy_url:
+    description:
+      - URL of the HTTP proxy every request goes through, for example C(http://proxy.example.com:3128).
+      - Without it, the proxy environment variables apply as for any Python program (C(HTTPS_PROXY), C(HTTP_PROXY),
+        C(NO_PROXY)). With it, every request goes through this proxy, whatever C(NO_PROXY) says.
+      - 'With a plain C(http://) O(api_url), the proxy sees the access token: a warning says so.'
+      - 'Environment variable: E(OPSWAT_PROXY_URL).'
+    env:
+      - name: OPSWAT_PROXY_URL
+    type: str
   rate_limit_timeout:
     default: 300
     description:
       - Total seconds a task may wait on 429 answers caused by other clients of the account.
-      - 'V(0) never waits: the first 429 fails the task. V(-1) waits without bound.'
+      - 'V(0) never waits: the first 429 fails the task. V(-1) waits without bound. Otherwise a finite number of
+        seconds greater than 0.'
       - 'Environment variable: E(OPSWAT_RATE_LIMIT_TIMEOUT).'
     env:
       - name: OPSWAT_RATE_LIMIT_TIMEOUT
@@ -200,6 +225,7 @@ options:
         arrive, so the collection's own traffic never draws a 429.
       - The pace is shared by every task of the same account on the same machine.
       - The service allows 10; raise it only for a tenant with a higher limit or for the simulator.
+      - A whole number from 1 to 1000000000.
       - 'Environment variable: E(OPSWAT_REQUESTS_PER_MINUTE).'
     env:
       - name: OPSWAT_REQUESTS_PER_MINUTE
@@ -207,7 +233,9 @@ options:
   timeout:
     default: 30
     description:
-      - Seconds to wait for each HTTP answer.
+      - Seconds one HTTP request may take, from connecting to the last byte of the answer. A request that takes
+        longer fails as a timeout (a read is retried, a device action is not).
+      - A number of seconds greater than 0, at most 86400.
       - 'Environment variable: E(OPSWAT_TIMEOUT).'
     env:
       - name: OPSWAT_TIMEOUT

@@ -197,7 +197,7 @@ ANSIBLE_HOST_SOURCES = ("first_ipv4", "public_ip", "host_name")
 RESERVED_HOSTNAMES = frozenset(("localhost", "127.0.0.1", "::1", "all", "ungrouped"))
 # Options that may hold templates (credentials from a vault or a lookup). Typed options (int, float, bool) are
 # converted by the config manager before a template could be rendered, so they cannot be templates.
-TEMPLATED_OPTIONS = ("api_url", "access_token", "client_id", "client_secret", "ca_path", "group_name")
+TEMPLATED_OPTIONS = ("api_url", "access_token", "client_id", "client_secret", "ca_path", "proxy_url", "group_name")
 EMPTY_VALUES = ("", "n/a")
 
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9_]*$")
@@ -444,8 +444,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if option["type"] == "bool":
                 params[name] = self._strict_bool(name, option["env"], params[name])
         filter_values = dict((name, self._value(name)) for name in FILTER_CHOICES)
+        sources = dict((name, option["env"]) for name, option in CONNECTION_OPTIONS.items()
+                       if str(self.get_option_and_origin(name)[1]).startswith("env:"))
         try:
-            config = config_from_params(params)
+            config = config_from_params(params, sources=sources)
             filters = validate_filters(filter_values)
         except OpswatError as error:
             raise AnsibleParserError("%s: %s" % (PLUGIN_NAME, error.message)) from None
@@ -517,7 +519,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     # ------------------------------------------------------------------ the API
 
     def _client(self, config):
-        return Client(config, log=self.display.vvv)
+        return Client(config, log=self.display.vvv,
+                      warn=lambda message: self.display.warning("%s: %s" % (PLUGIN_NAME, message)))
 
     def _fetch(self, settings):
         client = None

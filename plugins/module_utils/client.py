@@ -52,6 +52,7 @@ DEVICE_ACTION_PATH = "/o/api/v3.3/devices/action"
 
 RETRIABLE_STATUSES = (500, 502, 503, 504)
 BODY_EXCERPT_CHARS = 500
+EXCERPT_REDACTION_MARGIN_CHARS = 4096
 MESSAGE_EXCERPT_CHARS = 200
 TOKEN_REFRESH_MARGIN_SECONDS = 60.0
 EPOCH_THRESHOLD = 10 ** 9  # a reset time above this is an epoch timestamp, not a number of seconds
@@ -73,15 +74,17 @@ class Client(object):
     """Talks to one IT Access tenant with one ``ConnectionConfig``.
 
     ``on_secret(value)`` is called with every secret learnt at run time (fetched or cached access tokens),
-    ``log(msg)`` receives redacted debug lines. ``transport``, ``clock``, ``sleep``, ``pacer`` and ``token_cache``
+    ``log(msg)`` receives redacted debug lines, ``warn(msg)`` redacted warnings for the user (the pace or the token
+    cache fell back to this process alone; without ``warn`` they go to ``log``). ``transport``, ``clock``, ``sleep``, ``pacer`` and ``token_cache``
     are injection points for tests. The retry settings below are attributes so tests can shorten them.
     """
 
     def __init__(self, config, on_secret=None, log=None, transport=None, clock=None, sleep=None, pacer=None,
-                 token_cache=None):
+                 token_cache=None, warn=None):
         self._config = config
         self._on_secret = on_secret
         self._log_sink = log
+        self._warn_sink = warn
         self._clock = clock or time.monotonic
         # Retry-After dates and epoch reset times are wall-clock time; a test's fake clock serves for both.
         self._wall_clock = clock or time.time
@@ -113,10 +116,10 @@ class Client(object):
                 raise TransportError("the Python library requests is required on the host that runs this task"
                                      " (pip install requests)")
             transport = RequestsTransport(verify=config.ca_path or config.validate_certs, timeout=config.timeout,
-                                          user_agent=USER_AGENT)
+                                          user_agent=USER_AGENT, proxy_url=config.proxy_url)
         self._transport = transport
         if pacer is None:
-            pacer = default_pacer(config, clock=clock, sleep=self._sleep, on_fallback=self._log)
+            pacer = default_pacer(config, clock=clock, sleep=self._sleep, on_fallback=self._warn)
         self._pacer = pacer
 
     # ------------------------------------------------------------------ public interface
@@ -410,7 +413,7 @@ class Client(object):
                 return response, None
             if 200 <= status < 300:
                 try:
-                    return response, json.loads(response.text)
+                    return response, json.loads(response.content)
                 except ValueError:
                     pass
                 # A proxy can cut an answer short: a read may be asked again, once.
@@ -520,8 +523,10 @@ class Client(object):
         if self._token_cache is not None:
             shared_for = refresh_in if refresh_in is not None else UNKNOWN_LIFETIME_SECONDS
             if not self._token_cache.store(token, self._wall_clock() + shared_for):
-                self._log("the access token could not be cached for the next tasks (token_cache): %s is unusable"
-                          % self._token_cache.directory)
+                self._warn("the access token could not be shared with the next tasks of this account (token_cache):"
+                           " %s; each task fetches a token of its own"
+                           % (getattr(self._token_cache, "store_error", None)
+                              or "%s is unusable" % self._token_cache.directory))
         return token
 
     # ------------------------------------------------------------------ rate limiting
@@ -562,13 +567,21 @@ class Client(object):
 
     # ------------------------------------------------------------------ errors (always redacted)
 
+    def _warn(self, message):
+        if self._warn_sink is None:
+            self._log(message)
+        else:
+            self._warn_sink(self.redact("opswat.it_access: %s" % message))
+
     def _log(self, message):
         if self._log_sink is not None:
             self._log_sink(self.redact("opswat.it_access: %s" % message))
 
     def _body_excerpt(self, response, limit=BODY_EXCERPT_CHARS):
         # Redacted before it is cut, so that no part of a secret survives at the cut.
-        text = self.redact(response.text or "")
+        # A prefix only: the body can be megabytes. Longer than the excerpt, so that a secret which starts
+        # inside the excerpt lies whole in what is redacted.
+        text = self.redact(response.excerpt(limit + EXCERPT_REDACTION_MARGIN_CHARS))
         return text if len(text) <= limit else text[:limit] + "..."
 
     def _requested_path(self, path):
@@ -624,7 +637,7 @@ class Client(object):
         else:
             message = "%s %s: %s" % (method, path, failure.reason)
         message += _after_retries(fault_retries)
-        if not idempotent and failure.kind in (TIMEOUT, DROPPED):
+        if not idempotent and failure.sent:
             message += ". " + ACTION_MAY_HAVE_BEEN_APPLIED
         return TransportError(self.redact(message), transport_failure=failure.kind)
 

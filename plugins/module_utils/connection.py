@@ -7,6 +7,9 @@
 ``CONNECTION_OPTIONS`` generates the modules' argument spec (``argument_spec``), both doc fragments
 (``doc_fragment``: modules, and plugins with ``env:``) and the environment variables. ``ConnectionConfig``
 is what the client takes; ``config_from_params`` builds it from resolved option values and checks them.
+
+An error in a value that came from an environment variable names the variable: the user did not write it in the
+task, so "timeout: must be ..." alone would send them looking in the wrong place.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,6 +19,8 @@ __metaclass__ = type
 import ipaddress
 import json
 import math
+import os
+import re
 
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 from ansible_collections.opswat.it_access.plugins.module_utils.options import check_integer
@@ -37,8 +42,9 @@ CONNECTION_OPTIONS = {
         description=[
             "Base URL of the IT Access tenant, without the C(/o/api) path.",
             "Tenants other than the default host use their own host, for example C(https://product.my.us.opswat.com).",
-            "The access token travels in the query string, so a plain C(http://) URL to a host other than"
-            " loopback draws a warning.",
+            "The access token travels in the query string, so a plain C(http://) URL draws a warning unless it"
+            " goes directly to loopback (not to another host, nor through a proxy).",
+            "The port, if given, must be from 1 to 65535; a user name or password in the URL is refused.",
         ],
     ),
     "access_token": dict(
@@ -78,7 +84,22 @@ CONNECTION_OPTIONS = {
         type="float",
         default=30,
         env="OPSWAT_TIMEOUT",
-        description=["Seconds to wait for each HTTP answer."],
+        description=[
+            "Seconds one HTTP request may take, from connecting to the last byte of the answer. A request that"
+            " takes longer fails as a timeout (a read is retried, a device action is not).",
+            "A number of seconds greater than 0, at most 86400.",
+        ],
+    ),
+    "proxy_url": dict(
+        type="str",
+        env="OPSWAT_PROXY_URL",
+        description=[
+            "URL of the HTTP proxy every request goes through, for example C(http://proxy.example.com:3128).",
+            "Without it, the proxy environment variables apply as for any Python program (C(HTTPS_PROXY),"
+            " C(HTTP_PROXY), C(NO_PROXY)). With it, every request goes through this proxy, whatever C(NO_PROXY)"
+            " says.",
+            "With a plain C(http://) O(api_url), the proxy sees the access token: a warning says so.",
+        ],
     ),
     "requests_per_minute": dict(
         type="int",
@@ -90,6 +111,7 @@ CONNECTION_OPTIONS = {
             " allows, however late some arrive, so the collection's own traffic never draws a 429.",
             "The pace is shared by every task of the same account on the same machine.",
             "The service allows 10; raise it only for a tenant with a higher limit or for the simulator.",
+            "A whole number from 1 to 1000000000.",
         ],
     ),
     "rate_limit_window": dict(
@@ -128,7 +150,8 @@ CONNECTION_OPTIONS = {
         env="OPSWAT_RATE_LIMIT_TIMEOUT",
         description=[
             "Total seconds a task may wait on 429 answers caused by other clients of the account.",
-            "V(0) never waits: the first 429 fails the task. V(-1) waits without bound.",
+            "V(0) never waits: the first 429 fails the task. V(-1) waits without bound. Otherwise a finite number"
+            " of seconds greater than 0.",
         ],
     ),
     "max_listing_pages": dict(
@@ -148,21 +171,70 @@ CONNECTION_OPTIONS = {
 
 LOOPBACK_HOSTS = ("localhost", "::1")
 PACE_MARGIN = 1.01
+# Beyond a million requests a second the spacing means nothing; the bound keeps the arithmetic finite.
+MAX_REQUESTS_PER_MINUTE = 10 ** 9
+# A socket timeout must fit the platform's timer; a day is longer than any one request should take.
+MAX_TIMEOUT_SECONDS = 86400.0
+_HOST_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$")
+
+
+class EnvironmentRecord(object):
+    """Which connection options of this process came from an environment variable (``sources``: option ->
+    variable), and those whose variable could not be read as the option's type (``unreadable``: option -> reason).
+
+    Filled by the modules' fallback (``argument_spec``), which runs once per module process.
+    """
+
+    def __init__(self):
+        self.sources = {}
+        self.unreadable = {}
+
+
+FROM_ENVIRONMENT = EnvironmentRecord()
+
+
+def new_environment_record():
+    """Start recording afresh (before an ``AnsibleModule`` is built) and return the record the fallback fills."""
+    global FROM_ENVIRONMENT  # pylint: disable=global-statement  # one record per module process
+    FROM_ENVIRONMENT = EnvironmentRecord()
+    return FROM_ENVIRONMENT
 
 
 def argument_spec():
     """The connection part of a module's argument spec, with environment fallbacks."""
-    from ansible.module_utils.basic import env_fallback
-
     spec = {}
     for name, option in CONNECTION_OPTIONS.items():
-        entry = dict(type=option["type"], fallback=(env_fallback, [option["env"]]))
+        entry = dict(type=option["type"], fallback=(_environment_fallback, [name, option["env"]]))
         if "default" in option:
             entry["default"] = option["default"]
         if option.get("no_log"):
             entry["no_log"] = True
         spec[name] = entry
     return spec
+
+
+def _environment_fallback(name, variable, spec=None):
+    """The modules' fallback to ``variable``: as ``env_fallback``, and it notes in ``FROM_ENVIRONMENT`` where the
+    value came from. A value that cannot be read as the option's type is not passed on (AnsibleModule's own message
+    would not name the variable): the option keeps its default and ``config_from_params`` reports the variable.
+    """
+    from ansible.module_utils.common.parameters import DEFAULT_TYPE_VALIDATORS
+    from ansible.module_utils.errors import AnsibleFallbackNotFound
+
+    if variable not in os.environ:
+        raise AnsibleFallbackNotFound
+    value = os.environ[variable]
+    FROM_ENVIRONMENT.sources[name] = variable
+    wanted = (spec or CONNECTION_OPTIONS[name])["type"]
+    check = wanted if callable(wanted) else DEFAULT_TYPE_VALIDATORS.get(wanted)
+    if check is not None:
+        try:
+            check(value)
+        except (TypeError, ValueError) as error:
+            FROM_ENVIRONMENT.unreadable[name] = "cannot be read as %s (%s)" % (
+                wanted if isinstance(wanted, str) else "the option's type", error)
+            raise AnsibleFallbackNotFound
+    return value
 
 
 def doc_fragment(with_env):
@@ -202,7 +274,7 @@ class ConnectionConfig(object):
 
     def __init__(self, api_url=DEFAULT_API_URL, access_token=None, client_id=None, client_secret=None,
                  validate_certs=True, ca_path=None, timeout=30.0, requests_per_minute=10,
-                 rate_limit_timeout=300.0, rate_limit_window=60.0, token_cache=True,
+                 rate_limit_timeout=300.0, rate_limit_window=60.0, token_cache=True, proxy_url=None,
                  max_listing_pages=CONNECTION_OPTIONS["max_listing_pages"]["default"]):
         self.api_url = api_url.rstrip("/")
         self.access_token = access_token
@@ -216,6 +288,7 @@ class ConnectionConfig(object):
         self.rate_limit_window = float(rate_limit_window)
         self.token_cache = bool(token_cache)
         self.max_listing_pages = int(max_listing_pages)
+        self.proxy_url = proxy_url
         self.pace_margin = PACE_MARGIN
         self.warnings = []
 
@@ -249,27 +322,51 @@ class ConnectionConfig(object):
         return max(1, int(math.floor(self.requests_per_minute * self.rate_limit_window / 60.0 + 1e-9)))
 
 
-def config_from_params(params):
-    """Build and check a ``ConnectionConfig`` from resolved option values (module params or plugin options).
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
-    Raises ``InputError`` naming the option at fault.
-    """
-    values = dict((name, params.get(name)) for name in CONNECTION_OPTIONS)
-    for name, option in CONNECTION_OPTIONS.items():
-        if values[name] is None and "default" in option:
-            values[name] = option["default"]
+
+def _check_url(name, value, schemes):
+    """``urlsplit(value)`` of an http(s) URL whose host and port are valid; ``InputError`` naming ``name`` if not."""
+    try:
+        parts = urlsplit(value)
+    except ValueError as error:  # an unclosed [IPv6] bracket
+        raise InputError(name, "is not a valid URL (%s), got %r" % (error, value))
+    if parts.scheme not in schemes or not parts.hostname:
+        raise InputError(name, "must be an %s URL with a host, got %r"
+                         % (" or ".join("%s://" % scheme for scheme in schemes), value))
+    try:
+        port = parts.port  # ValueError for a port that is not a number, or past 65535
+    except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        raise InputError(name, "the port must be a number from 1 to 65535, got %r" % value)
+    if parts.username is not None or parts.password is not None:
+        raise InputError(name, "must not hold a user name or password")
+    host = parts.hostname
+    if ":" in host:
+        try:
+            ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            raise InputError(name, "the host %r is not a valid IPv6 address" % host)
+    else:
+        try:
+            ascii_host = host if host.isascii() else host.encode("idna").decode("ascii")
+        except UnicodeError:
+            ascii_host = ""
+        if not _HOST_NAME_RE.match(ascii_host):
+            raise InputError(name, "the host name %r is not valid" % host)
+    return parts
+
+
+def _check_values(values):
+    """Every range check of the connection options, in the order of the options table; raises ``InputError``."""
     for name, option in CONNECTION_OPTIONS.items():
         if option["type"] == "int":
             check_integer(name, values[name])
-    for name in ("access_token", "client_id", "client_secret", "api_url", "ca_path"):
-        if isinstance(values[name], str) and not values[name].strip():
-            values[name] = None
-
     if not values["api_url"]:
         raise InputError("api_url", "must not be empty")
-    parts = urlsplit(values["api_url"])
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError("api_url", "must be an http:// or https:// URL with a host, got %r" % values["api_url"])
+    parts = _check_url("api_url", values["api_url"], ("http", "https"))
     if parts.query or parts.fragment:
         raise InputError("api_url", "must not carry a query string or fragment")
     if not values["access_token"]:
@@ -282,26 +379,83 @@ def config_from_params(params):
         raise InputError("client_secret", "is required with client_id")
     if values["client_secret"] and not values["client_id"]:
         raise InputError("client_id", "is required with client_secret")
-    if values["timeout"] <= 0:
-        raise InputError("timeout", "must be greater than 0, got %s" % values["timeout"])
-    if values["requests_per_minute"] < 1:
-        raise InputError("requests_per_minute", "must be at least 1, got %s" % values["requests_per_minute"])
-    if not (values["rate_limit_window"] > 0 and math.isfinite(values["rate_limit_window"])):
+    timeout = values["timeout"]
+    if not (_is_number(timeout) and math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT_SECONDS):
+        raise InputError("timeout", "must be a number of seconds greater than 0 and at most %d, got %s"
+                         % (MAX_TIMEOUT_SECONDS, timeout))
+    if values["proxy_url"]:
+        _check_url("proxy_url", values["proxy_url"], ("http", "https"))
+    rpm = values["requests_per_minute"]
+    if isinstance(rpm, float) and math.isfinite(rpm) and rpm.is_integer():
+        rpm = values["requests_per_minute"] = int(rpm)
+    if not (_is_number(rpm) and isinstance(rpm, int) and 1 <= rpm <= MAX_REQUESTS_PER_MINUTE):
+        raise InputError("requests_per_minute", "must be a whole number, at least 1 and at most %d, got %s"
+                         % (MAX_REQUESTS_PER_MINUTE, rpm))
+    window = values["rate_limit_window"]
+    if not (_is_number(window) and window > 0 and math.isfinite(window)):
         raise InputError("rate_limit_window", "must be a positive number of seconds (60 for the real service),"
-                         " got %s" % values["rate_limit_window"])
-    if values["rate_limit_timeout"] < 0 and values["rate_limit_timeout"] != -1:
-        raise InputError("rate_limit_timeout", "must be -1 (no bound), 0 (never wait) or a positive number"
-                         " of seconds, got %s" % values["rate_limit_timeout"])
+                         " got %s" % window)
+    budget = values["rate_limit_timeout"]
+    if not (_is_number(budget) and math.isfinite(budget) and (budget >= 0 or budget == -1)):
+        raise InputError("rate_limit_timeout", "must be -1 (no bound), 0 (never wait) or a finite positive number"
+                         " of seconds, got %s" % budget)
+    if values["max_listing_pages"] < 1:
+        raise InputError("max_listing_pages", "must be at least 1, got %r" % (values["max_listing_pages"],))
+    return parts
 
-    max_pages = values["max_listing_pages"]
-    if isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1:
-        raise InputError("max_listing_pages", "must be an integer, at least 1, got %r" % (max_pages,))
+
+def _from_environment(error, sources):
+    """``error`` (an ``InputError``) with the environment variable its option came from, if it did."""
+    variable = sources.get(error.option)
+    if not variable:
+        return error
+    named = InputError(error.option, error.reason, **dict((key, value) for key, value in error.details.items()
+                                                          if key != "option"))
+    named.message = "%s (%s): %s" % (variable, error.option, error.reason)
+    named.args = (named.message,)
+    return named
+
+
+def config_from_params(params, sources=None, unreadable=None):
+    """Build and check a ``ConnectionConfig`` from resolved option values (module params or plugin options).
+
+    ``sources`` maps the options whose value came from an environment variable to that variable, and
+    ``unreadable`` the options whose variable could not be read to the reason (see ``EnvironmentRecord``).
+    Raises ``InputError`` naming the option at fault (and its variable).
+    """
+    sources = sources or {}
+    unreadable = unreadable or {}
+    values = dict((name, params.get(name)) for name in CONNECTION_OPTIONS)
+    for name, option in CONNECTION_OPTIONS.items():
+        if values[name] is None and "default" in option:
+            values[name] = option["default"]
+    for name in ("access_token", "client_id", "client_secret", "api_url", "ca_path", "proxy_url"):
+        if isinstance(values[name], str) and not values[name].strip():
+            values[name] = None
+
+    try:
+        for name in CONNECTION_OPTIONS:
+            if name in unreadable:
+                raise InputError(name, unreadable[name])
+        parts = _check_values(values)
+    except InputError as error:
+        raise _from_environment(error, sources) from None
 
     config = ConnectionConfig(**values)
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         config.warnings.append(
             "api_url uses plain http:// to %s: the access token would travel in clear text. Use https://."
             % parts.hostname)
+    elif parts.scheme == "http":
+        # Imported here: tools/generate_doc_fragment.py loads this file with errors.py alone.
+        from ansible_collections.opswat.it_access.plugins.module_utils.transport import proxy_for
+
+        proxy = proxy_for(values["api_url"], values["proxy_url"])
+        if proxy:
+            config.warnings.append(
+                "api_url uses plain http:// through the proxy %s (%s): the access token would travel in clear"
+                " text through it. Use https://, or set NO_PROXY to reach %s directly."
+                % (proxy, "proxy_url" if values["proxy_url"] else "from the environment", parts.hostname))
     if not values["validate_certs"] and parts.scheme == "https":
         config.warnings.append("validate_certs is false: the TLS certificate of %s is not verified." % parts.hostname)
     return config

@@ -26,6 +26,7 @@ def run_module(run, module_options, **spec_rules):
     """Run a module. ``spec_rules`` are AnsibleModule's rule keywords (mutually_exclusive, required_if...)."""
     argument_spec = connection.argument_spec()
     argument_spec.update(module_options)
+    from_environment = connection.new_environment_record()
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **spec_rules)
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
@@ -33,10 +34,11 @@ def run_module(run, module_options, **spec_rules):
     client = None
     try:
         reject_boolean_integers(argument_spec, module.params)
-        config = connection.config_from_params(module.params)
+        config = connection.config_from_params(module.params, sources=from_environment.sources,
+                                               unreadable=from_environment.unreadable)
         for warning in config.warnings:
             module.warn(warning)
-        client = Client(config, on_secret=module.no_log_values.add)
+        client = Client(config, on_secret=module.no_log_values.add, warn=module.warn)
         result = run(module, client)
         result["api_requests"] = client.metrics
     except OpswatError as error:

@@ -22,9 +22,10 @@
    that 1% of the window (0.6 s at 10 requests a minute).
 
 Every task of a play is its own process, so the pace of an account is shared through a small JSON state file (one
-per API URL and client, named by a hash, never by a secret) under ``tempfile.gettempdir()``, locked with
-``fcntl.flock``. It holds the next reserved start, the answer times that still matter and the requests in flight.
-Where the file or ``fcntl`` is unavailable, pacing falls back to this process alone.
+per API URL and client, named by a hash, never by a secret) in a directory of the user's own under
+``tempfile.gettempdir()`` (``opswat_it_access-<uid>``, see ``state_directory``), locked with ``fcntl.flock``. It
+holds the next reserved start, the answer times that still matter and the requests in flight. Where the file or
+``fcntl`` is unavailable, pacing falls back to this process alone, and says so (``on_fallback``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,13 +33,20 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import getpass
 import hashlib
 import json
 import math
 import os
 import random
+import re
 import tempfile
 import time
+
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover - Python 2 is not supported, but sanity compiles for it
+    from urlparse import urlsplit  # type: ignore
 
 try:
     import fcntl
@@ -46,6 +54,10 @@ except ImportError:  # pragma: no cover - Windows: pacing stays within the proce
     fcntl = None
 
 STATE_DIRECTORY_NAME = "opswat_it_access"
+
+# The names a loopback api_url is usually written with: one server on this machine, so one pace.
+LOOPBACK_ALIASES = ("localhost", "127.0.0.1", "::1")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 # A reservation further ahead than this is not believed: the wall clock was set back, or the file is
 # garbage. It still allows a long queue of processes (for example 50 forks at 1 request a minute).
@@ -68,8 +80,33 @@ IN_FLIGHT_TIMEOUTS = 2
 DEFAULT_IN_FLIGHT_SECONDS = 60.0  # two timeouts at the default timeout of 30 s
 
 
+def normalised_url(api_url):
+    """``api_url`` as the pace knows it: one spelling for every way of writing the same service.
+
+    The scheme and host are lower case, the default port is left out and so are trailing slashes of the path
+    (whose case is kept: a path may be case-sensitive). ``localhost``, ``127.0.0.1`` and ``::1`` are one host:
+    ``localhost`` resolves to one of the two, and a simulator or a tunnel listening on a loopback port is one
+    server however it is written. Other host names are not resolved: two names may be one server or two.
+    """
+    try:
+        parts = urlsplit(api_url)
+        port = parts.port
+    except ValueError:
+        return api_url
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    if host in LOOPBACK_ALIASES:
+        host = "loopback"
+    elif ":" in host:
+        host = "[%s]" % host
+    if port is not None and port != DEFAULT_PORTS.get(scheme):
+        host = "%s:%d" % (host, port)
+    return "%s://%s%s" % (scheme, host, parts.path.rstrip("/"))
+
+
 def pace_key(api_url, client_id=None, access_token=None):
-    """A name for the account's pace: a sha256 of the API URL and the client id (or of a hash of the token).
+    """A name for the account's pace: a sha256 of the normalised API URL and the client id (or of a hash of the
+    token).
 
     The token is hashed twice over so that neither it nor a plain hash of it is ever written anywhere.
     """
@@ -77,11 +114,29 @@ def pace_key(api_url, client_id=None, access_token=None):
         identity = "client_id:" + client_id
     else:
         identity = "token:" + hashlib.sha256((access_token or "").encode("utf-8")).hexdigest()
-    return hashlib.sha256(("%s\n%s" % (api_url, identity)).encode("utf-8")).hexdigest()
+    return hashlib.sha256(("%s\n%s" % (normalised_url(api_url), identity)).encode("utf-8")).hexdigest()
+
+
+def _user_tag():
+    """What tells this user's state directory from another user's: the uid, else the login name."""
+    if hasattr(os, "getuid"):
+        return str(os.getuid())
+    try:
+        name = getpass.getuser()
+    except Exception:  # pylint: disable=broad-exception-caught  # no login name at all: still one directory
+        name = "user"
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "user"
 
 
 def state_directory():
-    return os.path.join(tempfile.gettempdir(), STATE_DIRECTORY_NAME)
+    """``<temp dir>/opswat_it_access-<uid>``: the user's own directory for the pace and the token cache.
+
+    Named after the user, so that a directory another user made first (the temp directory is shared) does not
+    switch both off for everyone else; if one is there under this user's name anyway, both fall back, with a
+    warning. The temp directory (``TMPDIR``) rather than the home directory: it is writable in containers and
+    execution environments whose home is not, and it is cleared at boot, which the state does not outlive anyway.
+    """
+    return os.path.join(tempfile.gettempdir(), "%s-%s" % (STATE_DIRECTORY_NAME, _user_tag()))
 
 
 def private_directory(directory):
@@ -257,8 +312,10 @@ class SharedPacer(Pacer):
                 # from the last state the file gave (it holds this process's own requests).
                 self._shared = False
                 if self._on_fallback is not None:
-                    self._on_fallback("pacing is limited to this process: the pace file %s is unusable (%s)"
-                                      % (self.path, error.__class__.__name__))
+                    self._on_fallback(
+                        "the pace is no longer shared with the other tasks of this account (requests_per_minute):"
+                        " the pace file %s is unusable (%s); other tasks running at the same time may draw 429"
+                        " answers" % (self.path, describe_os_error(error)))
         return step(self._state, *args)
 
     def _update_file(self, step, args):
@@ -275,6 +332,12 @@ class SharedPacer(Pacer):
             return result, state
         finally:
             os.close(descriptor)  # also releases the lock
+
+
+def describe_os_error(error):
+    """A short reason for an ``OSError`` (it holds no secret: a path and the system's message)."""
+    reason = getattr(error, "strerror", None) or error.__class__.__name__
+    return "%s: %s" % (error.__class__.__name__, reason) if reason != error.__class__.__name__ else reason
 
 
 def read_all(descriptor, limit):

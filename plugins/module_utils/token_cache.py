@@ -20,8 +20,9 @@ textbook one, built on the standard library because a cryptography package is no
   compared in constant time. A file that does not verify (tampered, another secret, truncated) is ignored.
 
 The file is written atomically (a private temporary file, then a rename), mode 0600, in the pacer's directory,
-which must belong to the user (``pacing.private_directory``). Every failure to read or write the cache is silent
-for the task: it fetches a token as if there were no cache. ``token_cache: false`` turns it off.
+which must belong to the user (``pacing.private_directory``). A failure to read or write the cache never fails
+the task: it fetches a token as if there were no cache, and a failure to write says why in ``store_error`` (the
+client turns it into a warning). ``token_cache: false`` turns it off.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -35,7 +36,8 @@ import json
 import os
 import time
 
-from ansible_collections.opswat.it_access.plugins.module_utils.pacing import private_directory, read_all, state_directory, write_all
+from ansible_collections.opswat.it_access.plugins.module_utils.pacing import (
+    describe_os_error, private_directory, read_all, state_directory, write_all)
 
 FORMAT_VERSION = 1
 LABEL = b"opswat.it_access token cache v1"
@@ -74,6 +76,7 @@ class TokenCache(object):
         self.directory = directory or state_directory()
         self.path = os.path.join(self.directory, "token-%s" % _derive(master, b"file name").hex())
         self._clock = clock or time.time
+        self.store_error = None  # why the last store() failed (no secret: a path and the system's message)
 
     def load(self):
         """``(token, expires_at)`` of a cached token still valid now, or None."""
@@ -99,7 +102,8 @@ class TokenCache(object):
                 os.close(descriptor)
             os.rename(temporary, self.path)  # atomic: a reader sees the old file or the new one, never half
             return True
-        except (OSError, IOError):
+        except (OSError, IOError) as error:
+            self.store_error = "%s is unusable (%s)" % (self.directory, describe_os_error(error))
             try:
                 os.unlink(temporary)
             except (OSError, IOError):

@@ -90,7 +90,7 @@ def base_options(**overrides):
         plugin="opswat.it_access.devices",
         api_url=API_URL, access_token=None, client_id="client-key-1", client_secret=SECRET,
         validate_certs=True, ca_path=None, timeout=30.0, requests_per_minute=10, rate_limit_timeout=300.0,
-        rate_limit_window=60.0, token_cache=True, max_listing_pages=10000,
+        rate_limit_window=60.0, token_cache=True, max_listing_pages=10000, proxy_url=None,
         status=None, severity=None, device_type=None, os_type=None, group_name=None,
         max_devices=None, page_size=50, hostnames=list(DEFAULT_HOSTNAMES), ansible_host_sources=["first_ipv4"],
         vars_prefix="opswat_",
@@ -495,6 +495,19 @@ def test_documentation_and_examples_are_valid_yaml():
     assert all(example["plugin"] == "opswat.it_access.devices" for example in examples)
 
 
+@pytest.mark.parametrize("option, variable, value", [
+    ("timeout", "OPSWAT_TIMEOUT", float("nan")),
+    ("api_url", "OPSWAT_API_URL", "https://tenant.example.test:70000"),
+    ("requests_per_minute", "OPSWAT_REQUESTS_PER_MINUTE", 0),
+])
+def test_a_bad_option_from_the_environment_names_the_variable(tmp_path, option, variable, value):
+    harness = Harness(tmp_path, fleet(), origins={option: "env: %s" % variable}, **{option: value})
+    with pytest.raises(AnsibleParserError) as raised:
+        harness.parse()
+    assert "opswat.it_access.devices: %s (%s): " % (variable, option) in str(raised.value)
+    assert harness.configs == []
+
+
 @pytest.mark.parametrize("error", [
     AuthenticationError("POST /o/oauth/token: the client credentials were rejected (HTTP 401)", status=401),
     TransportError("POST /o/api/v3.7/devices: could not connect to tenant.example.test: refused"),
@@ -509,17 +522,21 @@ def test_client_errors_become_parser_errors_without_a_chained_exception(tmp_path
     assert harness.client.closed
 
 
-def test_the_log_sink_is_display_vvv(monkeypatch):
+def test_the_log_sink_is_display_vvv_and_warnings_go_to_display_warning(monkeypatch):
     seen = {}
 
-    def fake_client(config, on_secret=None, log=None):
-        seen.update(config=config, log=log)
+    def fake_client(config, on_secret=None, log=None, warn=None):
+        seen.update(config=config, log=log, warn=warn)
         return "client"
 
     monkeypatch.setattr(plugin_module, "Client", fake_client)
     plugin = InventoryModule()
+    warnings = []
+    monkeypatch.setattr(plugin.display, "warning", warnings.append)
     assert plugin._client("config") == "client"
     assert seen["log"] == plugin.display.vvv
+    seen["warn"]("the pace is no longer shared")  # as the client says when its pace file is unusable
+    assert warnings == ["opswat.it_access.devices: the pace is no longer shared"]
 
 
 # ---------------------------------------------------------------------------------------------- templates

@@ -18,6 +18,7 @@ from ansible_collections.opswat.it_access.plugins.module_utils import client as 
 from ansible_collections.opswat.it_access.plugins.module_utils.client import Client
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import (
     ApiError, AuthenticationError, NotFoundError, RateLimitError, TransportError, UnexpectedResponseError)
+from ansible_collections.opswat.it_access.plugins.module_utils.pacing import state_directory
 from ansible_collections.opswat.it_access.plugins.module_utils.transport import DROPPED, NOT_SENT, TIMEOUT, TLS
 from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import (
     ACCESS_TOKEN, API_URL, CLIENT_ID, CLIENT_SECRET, FETCHED_TOKEN, NO_TOKEN, FakeTransport, Harness, make_config)
@@ -267,12 +268,12 @@ def test_two_clients_of_the_same_account_share_the_pace(harness, tmp_path):
     times = [call.time for call in harness.transport.calls]
     assert [later - earlier for earlier, later in zip(times, times[1:])] == [6.0, 6.0]
 
-    pace_files = os.listdir(str(tmp_path / "opswat_it_access"))
+    pace_files = os.listdir(state_directory())
     assert len(pace_files) == 1
     for name in pace_files:
         for secret in (ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET):
             assert secret not in name
-        with open(str(tmp_path / "opswat_it_access" / name), encoding="ascii") as handle:
+        with open(os.path.join(state_directory(), name), encoding="ascii") as handle:
             assert ACCESS_TOKEN not in handle.read()
 
 
@@ -293,7 +294,7 @@ def test_client_id_names_the_shared_pace(harness, tmp_path):
     expect_token(harness)
     harness.expect("POST", ACCOUNT, body={})
     harness.client(**credentials()).get_account()
-    names = os.listdir(str(tmp_path / "opswat_it_access"))
+    names = os.listdir(state_directory())
     assert len(names) == 1
     assert CLIENT_ID not in names[0] and CLIENT_SECRET not in names[0] and FETCHED_TOKEN not in names[0]
 

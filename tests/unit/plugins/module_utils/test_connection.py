@@ -21,6 +21,7 @@ EXPECTED_ENV = {
     "timeout": "OPSWAT_TIMEOUT", "requests_per_minute": "OPSWAT_REQUESTS_PER_MINUTE",
     "rate_limit_timeout": "OPSWAT_RATE_LIMIT_TIMEOUT", "rate_limit_window": "OPSWAT_RATE_LIMIT_WINDOW",
     "token_cache": "OPSWAT_TOKEN_CACHE", "max_listing_pages": "OPSWAT_MAX_LISTING_PAGES",
+    "proxy_url": "OPSWAT_PROXY_URL",
 }
 
 
@@ -28,7 +29,7 @@ def test_argument_spec_has_every_option_with_its_env_fallback_and_no_log():
     spec = connection.argument_spec()
     assert set(spec) == set(EXPECTED_ENV)
     for name, env in EXPECTED_ENV.items():
-        assert spec[name]["fallback"][1] == [env]
+        assert spec[name]["fallback"][1] == [name, env]
     assert [name for name in spec if spec[name].get("no_log")] == ["access_token", "client_secret"]
     assert spec["api_url"]["default"] == "https://gears.opswat.com"
     assert spec["requests_per_minute"]["default"] == 10
@@ -55,6 +56,13 @@ def test_doc_fragments_document_the_same_options_types_and_defaults():
         assert "env" not in module_doc[name]
         assert plugin_doc[name]["env"] == [{"name": EXPECTED_ENV[name]}]
         assert "E(%s)" % EXPECTED_ENV[name] in " ".join(module_doc[name]["description"])
+
+
+@pytest.fixture(autouse=True)
+def no_proxy_from_the_environment(monkeypatch):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy",
+                 "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def config(**params):
@@ -84,6 +92,35 @@ def test_client_credentials_or_token_are_required():
     (dict(access_token="t", max_listing_pages=0), "max_listing_pages"),
     (dict(access_token="t", max_listing_pages=-5), "max_listing_pages"),
     (dict(access_token="t", max_listing_pages=True), "max_listing_pages"),
+    # ports: out of range, or not a number
+    (dict(access_token="t", api_url="https://gears.opswat.com:0"), "api_url"),
+    (dict(access_token="t", api_url="https://gears.opswat.com:65536"), "api_url"),
+    (dict(access_token="t", api_url="https://gears.opswat.com:99999999"), "api_url"),
+    (dict(access_token="t", api_url="https://gears.opswat.com:https"), "api_url"),
+    # URLs that urllib3 or Python would otherwise reject with their own errors
+    (dict(access_token="t", api_url="https://[::1"), "api_url"),
+    (dict(access_token="t", api_url="https://[not-an-address]"), "api_url"),
+    (dict(access_token="t", api_url="https://gears opswat.com"), "api_url"),
+    (dict(access_token="t", api_url="https://gears..opswat.com"), "api_url"),
+    (dict(access_token="t", api_url="https://user:password@gears.opswat.com"), "api_url"),
+    # timeouts that are not a finite number of seconds
+    (dict(access_token="t", timeout=float("nan")), "timeout"),
+    (dict(access_token="t", timeout=float("inf")), "timeout"),
+    (dict(access_token="t", timeout=-1), "timeout"),
+    (dict(access_token="t", timeout=1e300), "timeout"),
+    (dict(access_token="t", rate_limit_timeout=float("nan")), "rate_limit_timeout"),
+    (dict(access_token="t", rate_limit_timeout=float("inf")), "rate_limit_timeout"),
+    (dict(access_token="t", rate_limit_timeout=float("-inf")), "rate_limit_timeout"),
+    # requests_per_minute: non-positive, non-finite, overflowing
+    (dict(access_token="t", requests_per_minute=-10), "requests_per_minute"),
+    (dict(access_token="t", requests_per_minute=float("nan")), "requests_per_minute"),
+    (dict(access_token="t", requests_per_minute=float("inf")), "requests_per_minute"),
+    (dict(access_token="t", requests_per_minute=10 ** 400), "requests_per_minute"),
+    (dict(access_token="t", requests_per_minute=10 ** 9 + 1), "requests_per_minute"),
+    # proxy_url
+    (dict(access_token="t", proxy_url="ftp://proxy.example.com"), "proxy_url"),
+    (dict(access_token="t", proxy_url="http://proxy.example.com:0"), "proxy_url"),
+    (dict(access_token="t", proxy_url="proxy.example.com:3128"), "proxy_url"),
 ])
 def test_bad_connection_values_name_the_option(params, option):
     with pytest.raises(InputError) as error:
@@ -150,3 +187,70 @@ def test_bad_window_message_says_what_to_set():
     with pytest.raises(InputError) as error:
         config(access_token="t", rate_limit_window=0)
     assert "positive number of seconds" in error.value.message and "60" in error.value.message
+
+
+@pytest.mark.parametrize("rpm", [1, 10, 600, 6000, 6000000, 10 ** 9])
+def test_high_rates_stay_valid(rpm):
+    assert config(access_token="t", requests_per_minute=rpm).requests_per_minute == rpm
+
+
+@pytest.mark.parametrize("url", [
+    "https://gears.opswat.com:443", "https://gears.opswat.com:1", "https://gears.opswat.com:65535",
+    "http://[::1]:8080", "http://127.0.0.1:8080/", "https://product.my.us.opswat.com", "https://münchen.example",
+    "https://under_score.example.com",
+])
+def test_valid_urls_pass(url):
+    assert config(access_token="t", api_url=url).api_url == url.rstrip("/")
+
+
+def test_an_error_from_an_environment_variable_names_it():
+    with pytest.raises(InputError) as error:
+        connection.config_from_params(dict(access_token="t", timeout=float("nan")),
+                                      sources={"timeout": "OPSWAT_TIMEOUT"})
+    assert error.value.option == "timeout"
+    assert error.value.message.startswith("OPSWAT_TIMEOUT (timeout): must be a number of seconds")
+    assert str(error.value) == error.value.to_fail_json()["msg"] == error.value.message
+
+
+def test_an_error_from_the_task_does_not_blame_a_variable():
+    with pytest.raises(InputError) as error:
+        connection.config_from_params(dict(access_token="t", timeout=float("nan")), sources={"api_url": "OPSWAT_API_URL"})
+    assert error.value.message.startswith("timeout: ")
+
+
+def test_the_fallback_notes_where_a_value_came_from_and_what_it_could_not_read(monkeypatch):
+    from ansible.module_utils.errors import AnsibleFallbackNotFound
+
+    record = connection.new_environment_record()
+    spec = connection.argument_spec()
+    monkeypatch.setenv("OPSWAT_TIMEOUT", "soon")
+    monkeypatch.setenv("OPSWAT_API_URL", "https://tenant.example.test")
+    monkeypatch.delenv("OPSWAT_CLIENT_ID", raising=False)
+    strategy, args = spec["api_url"]["fallback"]
+    assert strategy(*args) == "https://tenant.example.test"
+    strategy, args = spec["timeout"]["fallback"]
+    with pytest.raises(AnsibleFallbackNotFound):  # the default stays; the error comes with the variable's name
+        strategy(*args)
+    strategy, args = spec["client_id"]["fallback"]
+    with pytest.raises(AnsibleFallbackNotFound):
+        strategy(*args)
+    assert record.sources == {"api_url": "OPSWAT_API_URL", "timeout": "OPSWAT_TIMEOUT"}
+    with pytest.raises(InputError) as error:
+        connection.config_from_params(dict(access_token="t", timeout=30), sources=record.sources,
+                                      unreadable=record.unreadable)
+    assert error.value.message.startswith("OPSWAT_TIMEOUT (timeout): cannot be read as float")
+
+
+@pytest.mark.parametrize("environment, url, proxy_url, warns", [
+    ({}, "http://127.0.0.1:8080", None, False),
+    ({"HTTP_PROXY": "http://proxy.test:3128"}, "http://127.0.0.1:8080", None, True),
+    ({"HTTP_PROXY": "http://proxy.test:3128", "NO_PROXY": "127.0.0.1"}, "http://127.0.0.1:8080", None, False),
+    ({}, "http://127.0.0.1:8080", "http://proxy.test:3128", True),
+    ({}, "https://gears.example.com", "http://proxy.test:3128", False),  # TLS through the proxy's tunnel
+])
+def test_plain_http_through_a_proxy_warns_of_clear_text(monkeypatch, environment, url, proxy_url, warns):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    result = config(access_token="t", api_url=url, proxy_url=proxy_url)
+    found = [w for w in result.warnings if "clear text" in w and "proxy.test:3128" in w]
+    assert bool(found) == warns

@@ -16,7 +16,8 @@ import pytest
 
 from ansible_collections.opswat.it_access.plugins.module_utils import pacing
 from ansible_collections.opswat.it_access.plugins.module_utils.connection import ConnectionConfig
-from ansible_collections.opswat.it_access.plugins.module_utils.pacing import Pacer, SharedPacer, default_pacer, pace_key
+from ansible_collections.opswat.it_access.plugins.module_utils.pacing import (
+    Pacer, SharedPacer, default_pacer, normalised_url, pace_key, state_directory)
 from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import FakeClock
 
 
@@ -103,7 +104,7 @@ def test_answers_and_requests_far_in_the_future_are_not_believed(tmp_path):
     assert pacer.wait_turn() == 0.0
 
 
-def test_falls_back_to_in_process_pacing_when_the_file_is_unusable(tmp_path):
+def test_falls_back_to_in_process_pacing_when_the_file_is_unusable(tmp_path):  # and says so
     clock = FakeClock()
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("x")
@@ -111,7 +112,7 @@ def test_falls_back_to_in_process_pacing_when_the_file_is_unusable(tmp_path):
     pacer = SharedPacer(5.0, "k", clock=clock, sleep=clock.sleep, directory=str(blocker), on_fallback=messages.append)
     assert pacer.wait_turn() == 0.0
     assert not pacer.shared
-    assert len(messages) == 1 and "this process" in messages[0]
+    assert len(messages) == 1 and "no longer shared" in messages[0] and str(blocker) in messages[0]
     assert pacer.wait_turn() == 5.0  # still paced, within the process
 
 
@@ -148,8 +149,51 @@ def test_default_pacer_lives_under_the_temp_directory(tmp_path):
     config = ConnectionConfig(api_url="https://a.test", access_token="the-token", requests_per_minute=12)
     pacer = default_pacer(config)
     assert pacer.min_interval == pytest.approx(5.05)  # 60 / 12, plus the 1% margin
-    assert os.path.dirname(pacer.path) == os.path.join(str(tmp_path), "opswat_it_access")
+    assert os.path.dirname(pacer.path) == os.path.join(str(tmp_path), "opswat_it_access-%d" % os.getuid())
     assert "the-token" not in pacer.path
+
+
+def test_the_state_directory_is_the_users_own_so_another_users_directory_does_not_switch_it_off(tmp_path):
+    # A directory of the name earlier versions shared by every user, made by another user first.
+    squatted = tmp_path / "opswat_it_access"
+    squatted.mkdir(mode=0o755)
+    if os.getuid() == 0:
+        os.chown(str(squatted), 4242, 4242)
+    assert state_directory() == os.path.join(str(tmp_path), "opswat_it_access-%d" % os.getuid())
+    clock = FakeClock()
+    messages = []
+    pacer = SharedPacer(5.0, "k", clock=clock, sleep=clock.sleep, on_fallback=messages.append)
+    pacer.wait_turn()
+    assert pacer.shared and messages == []
+    assert os.path.dirname(pacer.path) == state_directory()
+
+
+@pytest.mark.parametrize("spelling", [
+    "http://LOCALHOST:8080", "http://127.0.0.1:8080/", "HTTP://localhost:8080//", "http://[::1]:8080",
+    "http://localhost.:8080"])
+def test_one_pace_for_every_spelling_of_the_same_url(spelling):
+    assert normalised_url(spelling) == "http://loopback:8080"
+    assert pace_key(spelling, client_id="id") == pace_key("http://localhost:8080", client_id="id")
+
+
+@pytest.mark.parametrize("spelling, same_as", [
+    ("https://Tenant.Example.COM:443/", "https://tenant.example.com"),
+    ("http://tenant.example.com:80", "http://tenant.example.com"),
+    ("https://tenant.example.com/Base/", "https://tenant.example.com/Base"),
+])
+def test_case_default_port_and_trailing_slash_do_not_make_another_pace(spelling, same_as):
+    assert pace_key(spelling, client_id="id") == pace_key(same_as, client_id="id")
+
+
+@pytest.mark.parametrize("one, other", [
+    ("http://localhost:8080", "http://localhost:8081"),
+    ("http://localhost:8080", "https://localhost:8080"),
+    ("https://a.example.com", "https://b.example.com"),
+    ("https://a.example.com/Base", "https://a.example.com/base"),  # a path may be case-sensitive
+    ("http://127.0.0.2:8080", "http://127.0.0.1:8080"),  # another loopback address: another server may listen
+])
+def test_different_services_keep_different_paces(one, other):
+    assert pace_key(one, client_id="id") != pace_key(other, client_id="id")
 
 
 # Run in a fresh interpreter that loads pacing.py by its path: no fork of the test process (which may have

@@ -269,11 +269,11 @@ def test_with_the_cache_off_every_task_fetches_and_nothing_is_written(harness):
         name for name in os.listdir(state_directory()) if name.startswith("token-")]
 
 
-def test_a_cache_that_cannot_be_written_costs_a_log_line_not_the_task(harness, tmp_path, monkeypatch):
+def test_a_cache_that_cannot_be_written_costs_a_warning_not_the_task(harness, tmp_path, monkeypatch):
     blocked = tmp_path / "a-file"
     blocked.write_text("")
     monkeypatch.setattr(tempfile, "tempdir", str(blocked))  # the state directory cannot be created
     expect_token(harness)
     harness.expect("POST", ACCOUNT, body={"ok": 1})
     assert shared_client(harness).get_account() == {"ok": 1}
-    assert [line for line in harness.log_lines if "could not be cached" in line]
+    assert [line for line in harness.log_lines if "could not be shared with the next tasks" in line]
