@@ -155,7 +155,7 @@ class Client(object):
             # The body is not quoted: the redactor does not know a license key in this shape.
             raise UnexpectedResponseError(self.redact(
                 "POST %s: unexpected answer: license_key is a JSON %s, expected a string"
-                % (ACCOUNT_PATH, json_type(license_key))), status=response.status)
+                % (self._requested_path(ACCOUNT_PATH), json_type(license_key))), status=response.status)
         if isinstance(license_key, str):
             # Returned to the user only when asked for; never to appear in an error or a log line.
             self._redactor.add(license_key)
@@ -305,7 +305,8 @@ class Client(object):
         if pages >= ceiling:
             raise UnexpectedResponseError(self.redact(
                 "POST %s: the listing reached max_listing_pages (%d pages, %d %s) and the API has not signalled its"
-                " end; raise max_listing_pages if the account really has more %s" % (path, ceiling, listed, what, what)))
+                " end; raise max_listing_pages if the account really has more %s"
+                % (self._requested_path(path), ceiling, listed, what, what)))
 
     def _check_fields(self, method, path, response, records, member, fields, block_fields=()):
         """Every one of ``fields`` of each record is a single JSON value: the collection hashes and compares them."""
