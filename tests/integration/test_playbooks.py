@@ -110,6 +110,21 @@ def test_gate_fails_over_its_thresholds_after_writing_both_reports(simulator, tm
     assert set(svg_charts(html)) == set(["chart-status", "chart-severity"])
 
 
+def test_gate_in_check_mode_gives_the_same_verdict_and_writes_both_reports(simulator, tmp_path):
+    """A merge-request pipeline runs with --check: the reports are local files, written in check mode too."""
+    non_compliant, _critical = fleet_counts(simulator)
+    reports = tmp_path / "mr" / "gate"
+    _rc, output = run(simulator, tmp_path, GATE, dict(gate_max_non_compliant=non_compliant - 1, gate_max_critical=-1,
+                                                      gate_report_dir=str(reports)), check=True, expect_rc=2)
+    assert "Compliance gate FAILED: non-compliant devices: %d, more than the %d allowed" % (
+        non_compliant, non_compliant - 1) in output
+    assert "Reports: %s/compliance-report.json and .html" % reports in output
+    report, html = read_reports(reports)
+    assert report["result"] == "failed" and report["counts"]["non_compliant"] == non_compliant
+    assert 'id="result">FAILED<' in html
+    assert [entry["endpoint"] for entry in simulator.request_log()] == ["token", "account"]
+
+
 def test_gate_fails_closed_by_default_and_checks_its_variables_first(simulator, tmp_path):
     # Without thresholds, any non-compliant or critical device fails the gate.
     _rc, output = run(simulator, tmp_path, GATE, expect_rc=2)
