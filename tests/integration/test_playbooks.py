@@ -19,6 +19,7 @@ from conftest import requests_by_endpoint, run_playbook, start_simulator, write_
 GATE = "opswat.it_access.compliance_gate"
 EXEMPT = "opswat.it_access.exempt_devices"
 QUARANTINE = "opswat.it_access.quarantine_critical"
+DEMO = "opswat.it_access.demo"
 
 
 @pytest.fixture
@@ -161,11 +162,18 @@ def test_exempt_devices_from_a_mixed_file(simulator, tmp_path):
                       expect_rc=2)
     assert write_entries(simulator) == [], "check mode wrote"
     assert "61 device ID(s) and 5 MAC address(es), to exempt for 48 hour(s)" in output
-    assert "CHECK MODE (predicted, nothing written): 66 listed: 65 exempted now" in output
+    assert ("CHECK MODE (predicted, nothing written): 66 listed: 65 would be exempted, 0 already exempted,"
+            " 0 would fail, 0 not supported, 1 not found") in output
+    assert "Would not be exempted: %s" % unknown_id in output
+    assert ("1 device(s) would not be exempted (failed, not supported or not found): %s. The others would be"
+            " (check mode: nothing was written)." % unknown_id) in output
+    assert "The others were" not in output and "exempted now" not in output
 
     simulator.clear_log()
     _rc, output = run(simulator, tmp_path, EXEMPT, dict(exempt_file=str(listing), exempt_hours=48), expect_rc=2)
-    assert "1 device(s) were not exempted (failed, not supported or not found): %s" % unknown_id in output
+    assert "1 device(s) were not exempted (failed, not supported or not found): %s. The others were." % unknown_id \
+        in output
+    assert "65 exempted now" in output and "Not exempted: %s" % unknown_id in output
     writes = write_entries(simulator)
     # One call for the ids (60 changes: two requests of at most 50), one for the MACs (the module looks the MACs up,
     # then acts on the device ids it found).
@@ -228,8 +236,30 @@ def test_quarantine_critical_moves_exactly_the_critical_devices(simulator, tmp_p
     assert quarantined == quarantined_before | to_move
     assert all(d["group_name"] == groups_before[d["device_id"]] for d in devices if d["device_id"] not in to_move)
 
-    # Without it, the playbook fails on the domain controllers; nothing is written (the others are there already).
-    simulator.clear_log()
-    _rc, output = run(simulator, tmp_path, QUARANTINE, expect_rc=2)
-    assert "%d were not supported" % len(domain_controllers) in output
-    assert write_entries(simulator) == []
+    # Without it, the playbook fails on the domain controllers, naming its own variable; nothing is written (the
+    # others are there already). In check mode, the same in the conditional.
+    for check in (True, False):
+        simulator.clear_log()
+        _rc, output = run(simulator, tmp_path, QUARANTINE, check=check, expect_rc=2)
+        assert ("%d critical device(s) %s moved to Quarantine (0 failed, %d not supported, 0 not found): "
+                % (len(domain_controllers), "would not be" if check else "were not", len(domain_controllers))) in output
+        assert sorted(output.split("not found): ")[1].split(".")[0].split(", ")) == sorted(domain_controllers)
+        assert "Set quarantine_allow_partial=true to accept this" in output
+        assert "Set remediation_allow_partial" not in output
+        if check:
+            assert "Every other critical device would be in it (check mode: nothing was written)." in output
+            assert "would act on" in output and "acts on" not in output
+        else:
+            assert "Every other critical device is in it." in output and "acts on" in output
+        assert write_entries(simulator) == []
+
+
+# ----------------------------------------------------------------------------------------------------- demo
+
+def test_demo_in_check_mode_says_what_it_would_do_and_writes_nothing(tmp_path):
+    with start_simulator(devices=500, seed=7) as demo_simulator:  # the fleet of `make demo`
+        _rc, output = run(demo_simulator, tmp_path, DEMO, check=True)
+        assert write_entries(demo_simulator) == [], "check mode wrote"
+    assert "CHECK MODE (predicted, nothing written): exempt would change 5 device(s), assign_to_group would change" in output
+    assert "TASK [Exempt them in check mode too (--check)]" in output and "for real" not in output
+    assert "real: changed" not in output and "again: changed" not in output
