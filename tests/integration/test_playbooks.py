@@ -14,7 +14,9 @@ from xml.etree import ElementTree
 
 import pytest
 
-from conftest import requests_by_endpoint, run_playbook, start_simulator, write_entries
+import ansible_runs
+from conftest import (CLIENT_ID, CLIENT_SECRET, opswat_env, requests_by_endpoint, run_playbook, secrets_of,
+                      start_simulator, write_entries)
 
 GATE = "opswat.it_access.compliance_gate"
 EXEMPT = "opswat.it_access.exempt_devices"
@@ -123,6 +125,23 @@ def test_gate_in_check_mode_gives_the_same_verdict_and_writes_both_reports(simul
     report, html = read_reports(reports)
     assert report["result"] == "failed" and report["counts"]["non_compliant"] == non_compliant
     assert 'id="result">FAILED<' in html
+    assert [entry["endpoint"] for entry in simulator.request_log()] == ["token", "account"]
+
+
+def test_gate_takes_its_credentials_from_a_vars_file_instead_of_the_environment(simulator, tmp_path):
+    """A runner that saves the environment with its artifacts (ansible-runner) gets the credentials from a file."""
+    env = dict(opswat_env(simulator))
+    del env["OPSWAT_CLIENT_ID"], env["OPSWAT_CLIENT_SECRET"]
+    command = [ansible_runs.ANSIBLE_PLAYBOOK, GATE, "-vvvv", "-e", json.dumps(dict(gate_max_non_compliant=-1,
+                                                                                  gate_max_critical=-1))]
+    # Without them, the environment holds no credential: the gate cannot authenticate.
+    without = ansible_runs.run_command(command, tmp_path, secrets_of(simulator), env=env)
+    assert without.returncode == 2 and simulator.request_log() == []
+    secrets = tmp_path / "opswat-secrets.yml"
+    secrets.write_text(json.dumps(dict(opswat_client_id=CLIENT_ID, opswat_client_secret=CLIENT_SECRET)))
+    run_with = ansible_runs.run_command(command + ["-e", "@%s" % secrets], tmp_path, secrets_of(simulator), env=env)
+    assert run_with.returncode == 0, run_with.output[-4000:]
+    assert "Compliance gate PASSED" in run_with.output
     assert [entry["endpoint"] for entry in simulator.request_log()] == ["token", "account"]
 
 
