@@ -132,8 +132,8 @@ def test_gate_takes_its_credentials_from_a_vars_file_instead_of_the_environment(
     """A runner that saves the environment with its artifacts (ansible-runner) gets the credentials from a file."""
     env = dict(opswat_env(simulator))
     del env["OPSWAT_CLIENT_ID"], env["OPSWAT_CLIENT_SECRET"]
-    command = [ansible_runs.ANSIBLE_PLAYBOOK, GATE, "-vvvv", "-e", json.dumps(dict(gate_max_non_compliant=-1,
-                                                                                  gate_max_critical=-1))]
+    thresholds = json.dumps(dict(gate_max_non_compliant=-1, gate_max_critical=-1))
+    command = [ansible_runs.ANSIBLE_PLAYBOOK, GATE, "-vvvv", "-e", thresholds]
     # Without them, the environment holds no credential: the gate cannot authenticate.
     without = ansible_runs.run_command(command, tmp_path, secrets_of(simulator), env=env)
     assert without.returncode == 2 and simulator.request_log() == []
@@ -266,10 +266,10 @@ def test_quarantine_critical_moves_exactly_the_critical_devices(simulator, tmp_p
         assert "Set quarantine_allow_partial=true to accept this" in output
         assert "Set remediation_allow_partial" not in output
         if check:
-            assert "Every other critical device would be in it (check mode: nothing was written)." in output
+            assert "The other matched devices would be in it (check mode: nothing was written)." in output
             assert "would act on" in output and "acts on" not in output
         else:
-            assert "Every other critical device is in it." in output and "acts on" in output
+            assert "The other matched devices are in it." in output and "acts on" in output
         assert write_entries(simulator) == []
 
 
