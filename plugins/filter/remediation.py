@@ -171,11 +171,13 @@ def _check_match(match, problems):
         if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
             problems.append("match.%s: must be a non-empty list of strings" % name)
             continue
+        # One criterion at a time, so that every criterion with a wrong value is reported, not the first.
+        try:
+            validate_filters({name: values})
+        except InputError as error:
+            problems.append("match.%s" % error.message)
+            continue
         filters[name] = unique(values)
-    try:
-        validate_filters(filters)
-    except InputError as error:
-        problems.append("match.%s" % error.message)
     normalised.update(filters)
     days = match.get("not_seen_days")
     if days is not None:
@@ -197,8 +199,13 @@ def _check_params(action, rule, problems):
     required) are added here.
     """
     params = {}
+    # Each option of another action is a problem of its own.
+    for option in ACTION_ONLY_OPTIONS:
+        try:
+            check_action_options(action, {option: rule.get(option)})
+        except InputError as error:
+            problems.append(error.message)
     try:
-        check_action_options(action, rule)
         if action == "exempt":
             hours = rule.get("exempt_hours")
             if hours is None:
@@ -216,26 +223,36 @@ def _check_params(action, rule, problems):
             if not isinstance(value, str) or not value.strip():
                 raise InputError(given[0], "must be a non-empty string")
             params[given[0]] = value
-        elif action == "scan_threats":
-            params.update(_scan_options(rule))
     except InputError as error:
         problems.append(error.message)
+    if action == "scan_threats":
+        params.update(_scan_options(rule, problems))
     return params
 
 
-def _scan_options(rule):
-    """The scan options of a rule, converted from YAML and checked by ``scan_params``."""
+def _scan_options(rule, problems):
+    """The scan options of a rule, converted from YAML and checked by ``scan_params``; {} after a problem.
+
+    The type of each option is a problem of its own; how they go together is checked once they all have one.
+    """
+    before = len(problems)
     full_scan = rule.get("full_scan")
     if full_scan is not None and _as_bool(full_scan) is None:
-        raise InputError("full_scan", "must be true or false, got %r" % (full_scan,))
+        problems.append("full_scan: must be true or false, got %r" % (full_scan,))
     full_scan = _as_bool(full_scan) if full_scan is not None else None
     scan_types = _as_list(rule.get("scan_types"))
     if scan_types and (not isinstance(scan_types, list) or not all(isinstance(value, str) for value in scan_types)):
-        raise InputError("scan_types", "must be a list of strings")
+        problems.append("scan_types: must be a list of strings")
     scan_path = rule.get("scan_path")
     if scan_path is not None and not isinstance(scan_path, str):
-        raise InputError("scan_path", "must be a string")
-    scan_params(full_scan, scan_types, scan_path)
+        problems.append("scan_path: must be a string")
+    if len(problems) > before:
+        return {}
+    try:
+        scan_params(full_scan, scan_types, scan_path)
+    except InputError as error:
+        problems.append(error.message)
+        return {}
     options = {"full_scan": True} if full_scan else {"scan_types": unique(scan_types)}
     if full_scan is False:
         options["full_scan"] = False

@@ -18,8 +18,10 @@ description:
     quarantining some devices and exempting others.
   - Every action's options are checked, and every group the actions name is looked up (or found in
     O(known_groups)), before any write. A typo in the last action's group fails the task before the first action
-    writes anything. Bad options in several actions are all reported in one message, each with its action, for
-    example C(actions[1].exempt_hours) and C(actions[3].macs).
+    writes anything. Bad options in several actions are all reported in one message, the first problem of each
+    action with its action, for example C(actions[1].exempt_hours) and C(actions[3].macs). Wrong types, unknown
+    options and values outside an option's choices are found first, by Ansible's own argument checks, which name
+    the option but not the action (C(found in actions)).
   - The devices of all the actions are read together (Device Details, 50 a request), so a device is read once
     however many actions name it, and the reads are not rounded up to 50 action by action. The cost is the token
     request (with client credentials), one group look-up when any action is C(assign_to_group) (none when

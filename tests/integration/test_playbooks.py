@@ -14,11 +14,14 @@ from xml.etree import ElementTree
 
 import pytest
 
-from conftest import requests_by_endpoint, run_playbook, start_simulator, write_entries
+import ansible_runs
+from conftest import (CLIENT_ID, CLIENT_SECRET, opswat_env, requests_by_endpoint, run_playbook, secrets_of,
+                      start_simulator, write_entries)
 
 GATE = "opswat.it_access.compliance_gate"
 EXEMPT = "opswat.it_access.exempt_devices"
 QUARANTINE = "opswat.it_access.quarantine_critical"
+DEMO = "opswat.it_access.demo"
 
 
 @pytest.fixture
@@ -110,6 +113,38 @@ def test_gate_fails_over_its_thresholds_after_writing_both_reports(simulator, tm
     assert set(svg_charts(html)) == set(["chart-status", "chart-severity"])
 
 
+def test_gate_in_check_mode_gives_the_same_verdict_and_writes_both_reports(simulator, tmp_path):
+    """A merge-request pipeline runs with --check: the reports are local files, written in check mode too."""
+    non_compliant, _critical = fleet_counts(simulator)
+    reports = tmp_path / "mr" / "gate"
+    _rc, output = run(simulator, tmp_path, GATE, dict(gate_max_non_compliant=non_compliant - 1, gate_max_critical=-1,
+                                                      gate_report_dir=str(reports)), check=True, expect_rc=2)
+    assert "Compliance gate FAILED: non-compliant devices: %d, more than the %d allowed" % (
+        non_compliant, non_compliant - 1) in output
+    assert "Reports: %s/compliance-report.json and .html" % reports in output
+    report, html = read_reports(reports)
+    assert report["result"] == "failed" and report["counts"]["non_compliant"] == non_compliant
+    assert 'id="result">FAILED<' in html
+    assert [entry["endpoint"] for entry in simulator.request_log()] == ["token", "account"]
+
+
+def test_gate_takes_its_credentials_from_a_vars_file_instead_of_the_environment(simulator, tmp_path):
+    """A runner that saves the environment with its artifacts (ansible-runner) gets the credentials from a file."""
+    env = dict(opswat_env(simulator))
+    del env["OPSWAT_CLIENT_ID"], env["OPSWAT_CLIENT_SECRET"]
+    thresholds = json.dumps(dict(gate_max_non_compliant=-1, gate_max_critical=-1))
+    command = [ansible_runs.ANSIBLE_PLAYBOOK, GATE, "-vvvv", "-e", thresholds]
+    # Without them, the environment holds no credential: the gate cannot authenticate.
+    without = ansible_runs.run_command(command, tmp_path, secrets_of(simulator), env=env)
+    assert without.returncode == 2 and simulator.request_log() == []
+    secrets = tmp_path / "opswat-secrets.yml"
+    secrets.write_text(json.dumps(dict(opswat_client_id=CLIENT_ID, opswat_client_secret=CLIENT_SECRET)))
+    run_with = ansible_runs.run_command(command + ["-e", "@%s" % secrets], tmp_path, secrets_of(simulator), env=env)
+    assert run_with.returncode == 0, run_with.output[-4000:]
+    assert "Compliance gate PASSED" in run_with.output
+    assert [entry["endpoint"] for entry in simulator.request_log()] == ["token", "account"]
+
+
 def test_gate_fails_closed_by_default_and_checks_its_variables_first(simulator, tmp_path):
     # Without thresholds, any non-compliant or critical device fails the gate.
     _rc, output = run(simulator, tmp_path, GATE, expect_rc=2)
@@ -146,11 +181,18 @@ def test_exempt_devices_from_a_mixed_file(simulator, tmp_path):
                       expect_rc=2)
     assert write_entries(simulator) == [], "check mode wrote"
     assert "61 device ID(s) and 5 MAC address(es), to exempt for 48 hour(s)" in output
-    assert "CHECK MODE (predicted, nothing written): 66 listed: 65 exempted now" in output
+    assert ("CHECK MODE (predicted, nothing written): 66 listed: 65 would be exempted, 0 already exempted,"
+            " 0 would fail, 0 not supported, 1 not found") in output
+    assert "Would not be exempted: %s" % unknown_id in output
+    assert ("1 device(s) would not be exempted (failed, not supported or not found): %s. The others would be"
+            " (check mode: nothing was written)." % unknown_id) in output
+    assert "The others were" not in output and "exempted now" not in output
 
     simulator.clear_log()
     _rc, output = run(simulator, tmp_path, EXEMPT, dict(exempt_file=str(listing), exempt_hours=48), expect_rc=2)
-    assert "1 device(s) were not exempted (failed, not supported or not found): %s" % unknown_id in output
+    assert "1 device(s) were not exempted (failed, not supported or not found): %s. The others were." % unknown_id \
+        in output
+    assert "65 exempted now" in output and "Not exempted: %s" % unknown_id in output
     writes = write_entries(simulator)
     # One call for the ids (60 changes: two requests of at most 50), one for the MACs (the module looks the MACs up,
     # then acts on the device ids it found).
@@ -213,8 +255,30 @@ def test_quarantine_critical_moves_exactly_the_critical_devices(simulator, tmp_p
     assert quarantined == quarantined_before | to_move
     assert all(d["group_name"] == groups_before[d["device_id"]] for d in devices if d["device_id"] not in to_move)
 
-    # Without it, the playbook fails on the domain controllers; nothing is written (the others are there already).
-    simulator.clear_log()
-    _rc, output = run(simulator, tmp_path, QUARANTINE, expect_rc=2)
-    assert "%d were not supported" % len(domain_controllers) in output
-    assert write_entries(simulator) == []
+    # Without it, the playbook fails on the domain controllers, naming its own variable; nothing is written (the
+    # others are there already). In check mode, the same in the conditional.
+    for check in (True, False):
+        simulator.clear_log()
+        _rc, output = run(simulator, tmp_path, QUARANTINE, check=check, expect_rc=2)
+        assert ("%d critical device(s) %s moved to Quarantine (0 failed, %d not supported, 0 not found): "
+                % (len(domain_controllers), "would not be" if check else "were not", len(domain_controllers))) in output
+        assert sorted(output.split("not found): ")[1].split(".")[0].split(", ")) == sorted(domain_controllers)
+        assert "Set quarantine_allow_partial=true to accept this" in output
+        assert "Set remediation_allow_partial" not in output
+        if check:
+            assert "The other matched devices would be in it (check mode: nothing was written)." in output
+            assert "would act on" in output and "acts on" not in output
+        else:
+            assert "The other matched devices are in it." in output and "acts on" in output
+        assert write_entries(simulator) == []
+
+
+# ----------------------------------------------------------------------------------------------------- demo
+
+def test_demo_in_check_mode_says_what_it_would_do_and_writes_nothing(tmp_path):
+    with start_simulator(devices=500, seed=7) as demo_simulator:  # the fleet of `make demo`
+        _rc, output = run(demo_simulator, tmp_path, DEMO, check=True)
+        assert write_entries(demo_simulator) == [], "check mode wrote"
+    assert "CHECK MODE (predicted, nothing written): exempt would change 5 device(s), assign_to_group would change" in output
+    assert "TASK [Exempt them in check mode too (--check)]" in output and "for real" not in output
+    assert "real: changed" not in output and "again: changed" not in output

@@ -246,15 +246,26 @@ def test_not_seen_days_and_awkward_device_names_in_check_mode_at_vvvv(simulator,
     assert "7*7" in run.output and "Second-Line" in run.output and "lookup('env','HOME')" in run.output
 
 
-def test_rules_that_break_the_argument_spec_fail_before_any_request(simulator, tmp_path):
+def test_a_rule_with_several_problems_reports_each_with_its_rule_in_one_failure(simulator, tmp_path):
+    """Wrong choices, an unknown criterion and an unknown option: the role's own check names each of them with
+    the rule's index and name, in one failure; Ansible's argument spec validation does not stop the role first
+    (with some of the problems, no rule index and a dump of the whole spec)."""
     rules = [EXEMPT_LINUX_SERVERS,
              dict(QUARANTINE_LAPTOPS, action="quarantine"),
-             dict(QUARANTINE_LAPTOPS, name="Bad status", match=dict(status=["non-compliant"])),
+             dict(QUARANTINE_LAPTOPS, name="Three problems", action="quarantine", colour="red",
+                  match=dict(status=["non-compliant"], device_type=["robot"])),
              dict(QUARANTINE_LAPTOPS, name="Bad criterion", match=dict(status=["non_compliant"], colour=["red"]))]
     run = run_role(simulator, tmp_path, rules, expect_rc=2)
-    assert "Validating arguments against arg spec 'main'" in run.output
-    for expected in ("value of action must be one of", "non-compliant", "colour"):
+    assert "6 problem(s) in remediation_rules, nothing was changed" in run.output
+    for expected in ("remediation_rules[1] (Quarantine critical non-compliant laptops): action: 'quarantine' is not"
+                     " one of exempt, unexempt, assign_to_group, scan_threats",
+                     "remediation_rules[2] (Three problems): unknown option(s) colour",
+                     "remediation_rules[2] (Three problems): match.status: unknown value(s) non-compliant",
+                     "remediation_rules[2] (Three problems): match.device_type: unknown value(s) robot",
+                     "remediation_rules[2] (Three problems): action: 'quarantine' is not one of",
+                     "remediation_rules[3] (Bad criterion): match: unknown criteria colour"):
         assert expected in run.output, expected
+    assert "argument_spec_data" not in run.output and "Validation of arguments failed" not in run.output
     assert simulator.request_log() == [], "a bad rule let requests through"
 
 
@@ -306,8 +317,19 @@ def test_unsupported_devices_fail_the_role_after_every_rule_ran_and_scans_run_ev
                   match=dict(device_type=["server"], os_type=["windows"], status=["compliant", "non_compliant"]),
                   action="exempt", exempt_hours=8),
              QUARANTINE_LAPTOPS, scan]
+    # Check mode fails the same way, saying what would happen.
+    run = run_role(simulator, tmp_path, rules, check=True, expect_rc=2)
+    assert write_entries(simulator) == [], "check mode wrote"
+    assert ("0 device(s) would fail, %d would not be supported and 0 were not found"
+            % run.summary["totals"]["not_supported"]) in run.output
+    assert "every rule would be applied to the other devices (check mode: nothing was written)" in run.output
+    assert "would act on" in run.output and "were not supported and" not in run.output and "acts on" not in run.output
+
+    simulator.clear_log()
     run = run_role(simulator, tmp_path, rules, expect_rc=2)
-    assert "were not supported" in run.output and "remediation_allow_partial" in run.output
+    assert ("0 device(s) failed, %d were not supported and 0 were not found"
+            % run.summary["totals"]["not_supported"]) in run.output
+    assert "every rule was applied to the other devices. Set remediation_allow_partial to true" in run.output
     assert "Exempt Windows servers [exempt]: matched %d, changed %d, unchanged 0, failed 0, not_supported %d" % (
         len(windows_servers), len(windows_servers) - len(domain_controllers), len(domain_controllers)) in run.output
     assert all(simulator.fleet.device(device_id)["group_name"] == "Quarantine" for device_id in laptops)

@@ -294,11 +294,16 @@ def test_role_arguments_that_break_the_argument_spec_fail_before_any_request(mak
              dict(name="Scan", match=dict(os_type=["windows"]), action="scan_threats", scan_types=["registry"]),
              dict(EXEMPT, name="With a priority", priority=1),
              dict((key, value) for key, value in EXEMPT.items() if key != "name")]
-    run = _role(sim, tmp_path, dict(remediation_rules=rules, remediation_allow_partial="maybe"))
+    # The role's own options are the argument spec's; the rules are the role's own check, each with its rule.
+    run = _role(sim, tmp_path, dict(remediation_rules=[EXEMPT], remediation_allow_partial="maybe"))
+    assert run.returncode == 2 and "remediation_allow_partial" in run.output
+    run = _role(sim, tmp_path, dict(remediation_rules=rules))
     assert run.returncode == 2
     text = " ".join(run.output.split())
-    for expected in ("remediation_allow_partial", "exempt_hours", "registry", "priority",
-                     "missing required arguments: name"):
+    for expected in ("remediation_rules[0] (Exempt servers): exempt_hours: must be a whole number",
+                     "remediation_rules[1] (Scan): scan_types: unknown value(s) registry",
+                     "remediation_rules[2] (With a priority): unknown option(s) priority",
+                     "remediation_rules[3]: name: is required"):
         assert expected in text, expected
     assert sim.request_log() == []
 

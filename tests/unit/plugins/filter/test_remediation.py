@@ -129,6 +129,23 @@ def test_every_problem_of_every_rule_is_reported_at_once():
     assert "remediation_rules[3] (a): name: 'a' is already the name of remediation_rules[0]" in message
 
 
+def test_a_rule_with_several_problems_reports_each_of_them():
+    """Every wrong criterion, every option of another action and every wrong scan option: not the first only."""
+    message = problems_of([
+        rule("fine"),
+        rule("many", match={"status": ["non-compliant"], "device_type": ["robot"], "severity": ["high"]},
+             action="scan_threats", full_scan="maybe", scan_types=[5], exempt_hours=3, group_name="Quarantine"),
+    ])
+    expected = ["match.status: unknown value(s) non-compliant", "match.device_type: unknown value(s) robot",
+                "match.severity: unknown value(s) high",
+                "exempt_hours: only applies to action=exempt, not action=scan_threats",
+                "group_name: only applies to action=assign_to_group, not action=scan_threats",
+                "full_scan: must be true or false, got 'maybe'", "scan_types: must be a list of strings"]
+    assert message.startswith("%d problem(s) in remediation_rules" % len(expected))
+    for problem in expected:
+        assert "remediation_rules[1] (many): %s" % problem in message, problem
+
+
 @pytest.mark.parametrize("rules", [{"name": "x"}, "rule", 5])
 def test_rules_must_be_a_list(rules):
     with pytest.raises(AnsibleFilterError, match="remediation_rules: must be a list of rules"):
