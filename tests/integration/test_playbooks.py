@@ -182,7 +182,7 @@ def test_exempt_devices_from_a_mixed_file(simulator, tmp_path):
     assert write_entries(simulator) == [], "check mode wrote"
     assert "61 device ID(s) and 5 MAC address(es), to exempt for 48 hour(s)" in output
     assert ("CHECK MODE (predicted, nothing written): 66 listed: 65 would be exempted, 0 already exempted,"
-            " 0 would fail, 0 not supported, 1 not found") in output
+            " 0 would fail, 0 not supported, 1 not found, 0 not sent") in output
     assert "Would not be exempted: %s" % unknown_id in output
     assert ("1 device(s) would not be exempted (failed, not supported or not found): %s. The others would be"
             " (check mode: nothing was written)." % unknown_id) in output
@@ -210,7 +210,7 @@ def test_exempt_devices_from_a_mixed_file(simulator, tmp_path):
     simulator.clear_log()
     _rc, output = run(simulator, tmp_path, EXEMPT, dict(exempt_file=str(listing), exempt_hours=48,
                                                         exempt_allow_partial=True))
-    assert "66 listed: 0 exempted now, 65 already exempted, 0 failed, 0 not supported, 1 not found" in output
+    assert "66 listed: 0 exempted now, 65 already exempted, 0 failed, 0 not supported, 1 not found, 0 not sent" in output
     assert write_entries(simulator) == [], "a second run wrote"
 
 
@@ -260,7 +260,7 @@ def test_quarantine_critical_moves_exactly_the_critical_devices(simulator, tmp_p
     for check in (True, False):
         simulator.clear_log()
         _rc, output = run(simulator, tmp_path, QUARANTINE, check=check, expect_rc=2)
-        assert ("%d critical device(s) %s moved to Quarantine (0 failed, %d not supported, 0 not found): "
+        assert ("%d critical device(s) %s moved to Quarantine (0 failed, %d not supported, 0 not found, 0 not sent): "
                 % (len(domain_controllers), "would not be" if check else "were not", len(domain_controllers))) in output
         assert sorted(output.split("not found): ")[1].split(".")[0].split(", ")) == sorted(domain_controllers)
         assert "Set quarantine_allow_partial=true to accept this" in output
