@@ -184,13 +184,13 @@ def test_exempt_devices_from_a_mixed_file(simulator, tmp_path):
     assert ("CHECK MODE (predicted, nothing written): 66 listed: 65 would be exempted, 0 already exempted,"
             " 0 would fail, 0 not supported, 1 not found, 0 not sent") in output
     assert "Would not be exempted: %s" % unknown_id in output
-    assert ("1 device(s) would not be exempted (failed, not supported or not found): %s. The others would be"
+    assert ("1 device(s) would not be exempted (failed, not supported, not found or not sent): %s. The others would be"
             " (check mode: nothing was written)." % unknown_id) in output
     assert "The others were" not in output and "exempted now" not in output
 
     simulator.clear_log()
     _rc, output = run(simulator, tmp_path, EXEMPT, dict(exempt_file=str(listing), exempt_hours=48), expect_rc=2)
-    assert "1 device(s) were not exempted (failed, not supported or not found): %s. The others were." % unknown_id \
+    assert "1 device(s) were not exempted (failed, not supported, not found or not sent): %s. The others were." % unknown_id \
         in output
     assert "65 exempted now" in output and "Not exempted: %s" % unknown_id in output
     writes = write_entries(simulator)
@@ -262,7 +262,7 @@ def test_quarantine_critical_moves_exactly_the_critical_devices(simulator, tmp_p
         _rc, output = run(simulator, tmp_path, QUARANTINE, check=check, expect_rc=2)
         assert ("%d critical device(s) %s moved to Quarantine (0 failed, %d not supported, 0 not found, 0 not sent): "
                 % (len(domain_controllers), "would not be" if check else "were not", len(domain_controllers))) in output
-        assert sorted(output.split("not found): ")[1].split(".")[0].split(", ")) == sorted(domain_controllers)
+        assert sorted(output.split("not sent): ")[1].split(".")[0].split(", ")) == sorted(domain_controllers)
         assert "Set quarantine_allow_partial=true to accept this" in output
         assert "Set remediation_allow_partial" not in output
         if check:
