@@ -30,6 +30,14 @@ CLIENT_SECRET = "cs-fedcba9876543210-SECRET"
 FETCHED_TOKEN = "ft-aaaabbbbccccdddd-SECRET"
 LICENSE_KEY = "LK-1111-2222-3333-SECRET"
 
+# The API's paths, restated here rather than imported from the client, so that a wrong path there fails a test.
+ACCOUNT = "/o/api/v3.2/account"
+TOKEN = "/o/oauth/token"
+DEVICES = "/o/api/v3.7/devices"
+DETAILS = "/o/api/v3.8/devices/detail"
+GROUPS = "/o/api/v3/groups"
+ACTION = "/o/api/v3.3/devices/action"
+
 ANY = object()
 NO_TOKEN = object()  # the request must carry no query parameters at all (the token request)
 

@@ -9,7 +9,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import tempfile
 from email.utils import formatdate
 
 import pytest
@@ -21,26 +20,10 @@ from ansible_collections.opswat.it_access.plugins.module_utils.errors import (
 from ansible_collections.opswat.it_access.plugins.module_utils.pacing import state_directory
 from ansible_collections.opswat.it_access.plugins.module_utils.transport import DROPPED, NOT_SENT, TIMEOUT, TLS
 from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import (
-    ACCESS_TOKEN, API_URL, CLIENT_ID, CLIENT_SECRET, FETCHED_TOKEN, NO_TOKEN, FakeTransport, Harness, make_config)
+    ACCESS_TOKEN, ACCOUNT, ACTION, API_URL, CLIENT_ID, CLIENT_SECRET, FETCHED_TOKEN, GROUPS, NO_TOKEN, TOKEN,
+    FakeTransport, make_config)
 
-ACCOUNT = "/o/api/v3.2/account"
-TOKEN = "/o/oauth/token"
-ACTION = "/o/api/v3.3/devices/action"
-GROUPS = "/o/api/v3/groups"
 TOKEN_FORM = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "grant_type": "client_credentials"}
-
-
-@pytest.fixture(autouse=True)
-def private_tempdir(monkeypatch, tmp_path):
-    """The shared pace file of every client goes to a directory of this test."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-
-
-@pytest.fixture
-def harness():
-    harness = Harness()
-    yield harness
-    harness.transport.assert_done()
 
 
 def credentials(**overrides):

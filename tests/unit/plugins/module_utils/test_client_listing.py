@@ -8,31 +8,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import tempfile
 
 import pytest
 
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import (
     ApiError, InputError, RateLimitError, TransportError, UnexpectedResponseError)
 from ansible_collections.opswat.it_access.plugins.module_utils.transport import TIMEOUT
-from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import Harness
-
-DEVICES = "/o/api/v3.7/devices"
-DETAILS = "/o/api/v3.8/devices/detail"
-GROUPS = "/o/api/v3/groups"
-ACTION = "/o/api/v3.3/devices/action"
-
-
-@pytest.fixture(autouse=True)
-def private_tempdir(monkeypatch, tmp_path):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-
-
-@pytest.fixture
-def harness():
-    harness = Harness()
-    yield harness
-    harness.transport.assert_done()
+from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import ACTION, DETAILS, DEVICES, GROUPS
 
 
 def devices(first, count):

@@ -8,22 +8,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import tempfile
 
 import pytest
 
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import (
     NotFoundError, RateLimitError, TransportError, UnexpectedResponseError)
 from ansible_collections.opswat.it_access.plugins.module_utils.transport import TIMEOUT
-from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import API_URL, Harness
+from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import ACCOUNT, API_URL, Harness
 
-ACCOUNT = "/o/api/v3.2/account"
 GATEWAY = API_URL + "/gateway"
-
-
-@pytest.fixture(autouse=True)
-def private_tempdir(monkeypatch, tmp_path):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
 
 @pytest.fixture

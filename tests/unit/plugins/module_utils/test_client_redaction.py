@@ -8,7 +8,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import tempfile
 import traceback
 
 import pytest
@@ -19,12 +18,9 @@ from ansible_collections.opswat.it_access.plugins.module_utils.errors import (
 from ansible_collections.opswat.it_access.plugins.module_utils.redact import MASK
 from ansible_collections.opswat.it_access.plugins.module_utils.transport import DROPPED, TIMEOUT, TLS
 from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import (
-    ACCESS_TOKEN, API_URL, CLIENT_ID, CLIENT_SECRET, FETCHED_TOKEN, LICENSE_KEY, Harness)
+    ACCESS_TOKEN, ACCOUNT, ACTION, API_URL, CLIENT_ID, CLIENT_SECRET, DEVICES, FETCHED_TOKEN, LICENSE_KEY, TOKEN,
+    Harness)
 
-ACCOUNT = "/o/api/v3.2/account"
-TOKEN = "/o/oauth/token"
-ACTION = "/o/api/v3.3/devices/action"
-DEVICES = "/o/api/v3.7/devices"
 SECRETS = (ACCESS_TOKEN, CLIENT_SECRET, FETCHED_TOKEN, LICENSE_KEY)
 
 # An answer that quotes every secret, bare and in the places credentials usually travel.
@@ -32,11 +28,6 @@ ECHO = (
     "echo %s %s %s %s; url %s%s?access_token=%s; form client_id=%s&client_secret=%s; Authorization: Bearer %s;"
     ' {"license_key": "%s"}' % (ACCESS_TOKEN, CLIENT_SECRET, FETCHED_TOKEN, LICENSE_KEY, API_URL, ACCOUNT,
                                 FETCHED_TOKEN, CLIENT_ID, CLIENT_SECRET, FETCHED_TOKEN, LICENSE_KEY))
-
-
-@pytest.fixture(autouse=True)
-def private_tempdir(monkeypatch, tmp_path):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
 
 def learn_every_secret(harness):

@@ -10,7 +10,6 @@ __metaclass__ = type
 
 import json
 import socket
-import tempfile
 import threading
 import time
 import traceback
@@ -87,11 +86,6 @@ class Server(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address):
         pass  # the client hung up on purpose (timeout tests): nothing to report
-
-
-@pytest.fixture(autouse=True)
-def private_tempdir(monkeypatch, tmp_path):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
 
 @pytest.fixture

@@ -30,11 +30,9 @@ from ansible_collections.opswat.it_access.plugins.module_utils.errors import Tra
 from ansible_collections.opswat.it_access.plugins.module_utils.transport import (  # noqa: E402
     DROPPED, TIMEOUT, TLS, TOO_LARGE, UNREADABLE, RequestsTransport, TransportFailure, proxy_for)
 from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import (  # noqa: E402
-    FakeClock, make_config)
+    ACCOUNT, FakeClock, make_config)
 
 TOKEN = "bounded-transport-token-SECRET"
-ACCOUNT = "/o/api/v3.2/account"
-ACTION = "/o/api/v3.3/devices/action"
 # The trickle: TRICKLE_BYTES bytes, one every TRICKLE_GAP seconds, each gap well inside the per-read timeout and
 # the whole well past TRICKLE_TIMEOUT. Without a bound on the whole answer the request would succeed.
 TRICKLE_GAP = 0.2
