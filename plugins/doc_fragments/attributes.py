@@ -14,6 +14,7 @@ class ModuleDocFragment(object):
 options: {}
 requirements:
   - requests
+  - cryptography (optional; without it the token cache is off, see O(token_cache))
 attributes:
   check_mode:
     description: Can run in C(check_mode) and return changed status prediction without modifying the service.

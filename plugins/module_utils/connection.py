@@ -140,6 +140,9 @@ CONNECTION_OPTIONS = {
             " system temp directory (the same private directory as the pace). It is encrypted and authenticated"
             " with keys derived from O(client_secret): without the secret, which can fetch a token anyway, the"
             " file is worth nothing. A cached token the service rejects is discarded and a new one fetched.",
+            "It needs the Python library C(cryptography) on the host that runs the task (a controller has it:"
+            " ansible-core depends on it). Without it the cache is off: each task fetches its own token and warns"
+            " that it could not share it.",
             "Set it to V(false) to fetch a token in every task and write no token to disk. It has no effect with"
             " O(access_token) alone.",
         ],

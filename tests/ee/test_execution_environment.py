@@ -45,6 +45,7 @@ def test_introspection_finds_the_python_requirements(tmp_path):
     data = yaml.safe_load(output[output.index("python:"):]) if "python:" in output else {}
     requirements = " ".join(data.get("python") or [])
     assert "requests" in requirements and "opswat.it_access" in requirements, output
+    assert "cryptography" in requirements, output  # the token cache's
 
 
 def test_create_makes_a_build_context_with_the_collection(tmp_path):

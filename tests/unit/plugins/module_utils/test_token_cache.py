@@ -9,12 +9,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import importlib.util
 import json
 import os
 import stat
+import sys
 import tempfile
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ansible_collections.opswat.it_access.plugins.module_utils import token_cache as token_cache_module
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import AuthenticationError
@@ -40,9 +45,14 @@ def cache(secret=CLIENT_SECRET, api_url=API_URL, client_id=CLIENT_ID, now=NOW):
     return TokenCache(api_url, client_id, secret, clock=lambda: now)
 
 
-def file_text(path):
+def file_bytes(path):
     with open(path, "rb") as handle:
-        return handle.read().decode("ascii")
+        return handle.read()
+
+
+def write_file(path, content):
+    with open(path, "wb") as handle:
+        handle.write(content)
 
 
 # ---------------------------------------------------------------------- the file
@@ -55,15 +65,28 @@ def test_a_stored_token_is_read_back_until_it_expires():
     assert cache(now=NOW + 100).load() is None
 
 
+def test_the_file_is_aes_gcm_with_a_key_derived_by_hkdf_from_the_secret_url_and_client_id():
+    """Read back here with the cryptography library alone: the format is the documented one, not a cipher of our
+    own."""
+    stored = cache()
+    stored.store(FETCHED_TOKEN, NOW + 100)
+    content = file_bytes(stored.path)
+    version, nonce, sealed = content[:1], content[1:13], content[13:]
+    info = b"\n".join((b"opswat.it_access token cache v2", b"encrypt", ("%s\n%s" % (API_URL, CLIENT_ID)).encode()))
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(CLIENT_SECRET.encode())
+    assert version == b"\x02"
+    assert json.loads(AESGCM(key).decrypt(nonce, sealed, version)) == dict(expires_at=NOW + 100, token=FETCHED_TOKEN)
+
+
 def test_the_file_is_private_and_holds_neither_the_token_nor_the_secret_nor_the_client_id():
     stored = cache()
     assert stored.store(FETCHED_TOKEN, NOW + 100)
     assert os.path.dirname(stored.path) == state_directory()
     assert stat.S_IMODE(os.stat(stored.path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(state_directory()).st_mode) == 0o700
-    text = file_text(stored.path)
+    content = file_bytes(stored.path)
     for secret in (FETCHED_TOKEN, CLIENT_SECRET, CLIENT_ID, FETCHED_TOKEN.encode("ascii").hex()):
-        assert secret not in text
+        assert secret.encode("ascii") not in content
         assert secret not in os.path.basename(stored.path)
     assert os.listdir(state_directory()) == [os.path.basename(stored.path)]  # no temporary file left behind
 
@@ -71,10 +94,10 @@ def test_the_file_is_private_and_holds_neither_the_token_nor_the_secret_nor_the_
 def test_two_writes_of_the_same_token_differ_a_fresh_nonce_each_time():
     stored = cache()
     stored.store(FETCHED_TOKEN, NOW + 100)
-    first = json.loads(file_text(stored.path))
+    first = file_bytes(stored.path)
     stored.store(FETCHED_TOKEN, NOW + 100)
-    second = json.loads(file_text(stored.path))
-    assert first["nonce"] != second["nonce"] and first["data"] != second["data"]
+    second = file_bytes(stored.path)
+    assert first[1:13] != second[1:13] and first[13:] != second[13:]
 
 
 @pytest.mark.parametrize("other", [dict(secret="another-secret"), dict(api_url="https://other.example.test"),
@@ -85,36 +108,64 @@ def test_another_secret_url_or_client_has_its_own_file_and_cannot_read_this_one(
     theirs = cache(**other)
     assert theirs.path != mine.path
     assert theirs.load() is None
-    # Even pointed at this file, the other keys do not verify it.
+    # Even pointed at this file, the other key (a wrong key) does not decrypt it.
     theirs.path = mine.path
     assert theirs.load() is None
 
 
-@pytest.mark.parametrize("member, change", [
-    ("data", lambda entry: entry["data"][:-2] + ("00" if entry["data"][-2:] != "00" else "01")),
-    ("nonce", lambda entry: "00" * 16),
-    ("tag", lambda entry: "ff" * 32),
-    ("expires_at", lambda entry: entry["expires_at"] + 3600.0),  # a tampered expiry is refused too
-    ("version", lambda entry: 2),
-])
-def test_a_tampered_file_is_ignored(member, change):
+def flip(content, index):
+    return content[:index] + bytes((content[index] ^ 0x01,)) + content[index + 1:]
+
+
+@pytest.mark.parametrize("change", [
+    lambda content: flip(content, 20),  # the ciphertext (which holds the expiry: a tampered expiry is refused too)
+    lambda content: flip(content, len(content) - 1),  # the tag
+    lambda content: flip(content, 1),  # the nonce
+    lambda content: b"\x01" + content[1:],  # another version byte
+    lambda content: b"\x03" + content[1:],
+    lambda content: content[:-1],  # truncated
+    lambda content: content[:13 + 15],  # shorter than a tag
+    lambda content: content[:13],  # the header alone
+    lambda content: content[:5],
+    lambda content: content + b"\x00",  # extended
+], ids=["ciphertext", "tag", "nonce", "version-1", "version-3", "truncated", "shorter-than-a-tag", "header-only",
+        "part-of-the-nonce", "extended"])
+def test_a_tampered_or_truncated_file_is_ignored(change):
     stored = cache()
     stored.store(FETCHED_TOKEN, NOW + 100)
-    entry = json.loads(file_text(stored.path))
-    entry[member] = change(entry)
-    with open(stored.path, "w") as handle:
-        json.dump(entry, handle)
+    write_file(stored.path, change(file_bytes(stored.path)))
     assert stored.load() is None
 
 
-@pytest.mark.parametrize("content", [b"", b"{", b"[]", b"null", b"\xff\xfe", b"{}", b"x" * (70 * 1024),
-                                     b'{"version": 1, "expires_at": 1e99, "nonce": "zz", "data": "", "tag": ""}'])
+@pytest.mark.parametrize("content", [b"", b"\x02", b"\x02" + b"\x00" * 40, b"{", b"[]", b"null", b"\xff\xfe",
+                                     b"\x02" * (70 * 1024)])
 def test_a_garbage_file_is_ignored(content):
     stored = cache()
     os.makedirs(stored.directory, 0o700)
-    with open(stored.path, "wb") as handle:
-        handle.write(content)
+    write_file(stored.path, content)
     assert stored.load() is None
+
+
+def test_a_file_of_the_earlier_format_is_a_miss_and_is_replaced():
+    stored = cache()
+    os.makedirs(stored.directory, 0o700)
+    earlier = dict(version=1, expires_at=NOW + 100, nonce="00" * 16, data="11" * 20, tag="22" * 32)
+    write_file(stored.path, json.dumps(earlier, sort_keys=True).encode("ascii"))
+    assert stored.load() is None
+    assert stored.store(SECOND_TOKEN, NOW + 100)
+    assert stored.load() == (SECOND_TOKEN, NOW + 100)
+
+
+def test_an_entry_of_the_right_key_but_not_a_token_is_ignored():
+    """Authentic bytes of another shape (no token, an empty one, an expiry that is not a number) are not a token."""
+    stored = cache()
+    stored.store(FETCHED_TOKEN, NOW + 100)
+    key_cipher = stored._cipher  # pylint: disable=protected-access
+    for plaintext in (b"[]", b"{}", b'{"token": " ", "expires_at": 1e99}', b'{"token": "t", "expires_at": "1"}',
+                      b"\xff"):
+        nonce = os.urandom(12)
+        write_file(stored.path, b"\x02" + nonce + key_cipher.encrypt(nonce, plaintext, b"\x02"))
+        assert stored.load() is None
 
 
 def test_a_symlink_in_place_of_the_file_is_not_followed(tmp_path):
@@ -151,6 +202,36 @@ def test_no_cache_without_client_credentials_or_when_turned_off():
     enabled = default_token_cache(make_config(access_token=None, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
                                               token_cache=True))
     assert isinstance(enabled, TokenCache) and enabled.directory == state_directory()
+
+
+@pytest.fixture
+def without_cryptography(monkeypatch):
+    """A function that loads token_cache.py as it loads on a host without the cryptography library: a fresh copy of
+    the module, imported while every ``cryptography`` import raises ImportError (until the test ends)."""
+    def load():
+        for name in [name for name in sys.modules if name == "cryptography" or name.startswith("cryptography.")]:
+            monkeypatch.setitem(sys.modules, name, None)  # None in sys.modules: importing it raises ImportError
+        monkeypatch.setitem(sys.modules, "cryptography", None)
+        spec = importlib.util.spec_from_file_location("token_cache_without_cryptography", token_cache_module.__file__)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load
+
+
+def test_without_cryptography_the_cache_reads_and_writes_nothing_and_says_why(without_cryptography):
+    written = cache()
+    written.store(FETCHED_TOKEN, NOW + 100)  # a valid file, written where cryptography is present
+    content = file_bytes(written.path)
+    without_cryptography = without_cryptography()
+    assert without_cryptography.HAS_CRYPTOGRAPHY is False
+    unavailable = without_cryptography.TokenCache(API_URL, CLIENT_ID, CLIENT_SECRET, clock=lambda: NOW)
+    assert unavailable.load() is None
+    assert unavailable.store(SECOND_TOKEN, NOW + 100) is False
+    assert unavailable.store_error == without_cryptography.NO_CRYPTOGRAPHY
+    assert "cryptography" in unavailable.store_error and "token_cache: false" in unavailable.store_error
+    unavailable.discard(FETCHED_TOKEN)
+    assert file_bytes(written.path) == content  # neither replaced nor removed
 
 
 # ---------------------------------------------------------------------- clients sharing it
@@ -277,3 +358,18 @@ def test_a_cache_that_cannot_be_written_costs_a_warning_not_the_task(harness, tm
     harness.expect("POST", ACCOUNT, body={"ok": 1})
     assert shared_client(harness).get_account() == {"ok": 1}
     assert [line for line in harness.log_lines if "could not be shared with the next tasks" in line]
+
+
+def test_without_cryptography_every_task_fetches_its_token_and_warns(harness, monkeypatch, without_cryptography):
+    from ansible_collections.opswat.it_access.plugins.module_utils import client as client_module
+    monkeypatch.setattr(client_module, "default_token_cache", without_cryptography().default_token_cache)
+    expect_token(harness)
+    harness.expect("POST", ACCOUNT, body={})
+    expect_token(harness, token=SECOND_TOKEN)
+    harness.expect("POST", ACCOUNT, token=SECOND_TOKEN, body={})
+    shared_client(harness).get_account()
+    shared_client(harness).get_account()  # the next task: no token to reuse
+    assert not os.path.exists(state_directory()) or not [
+        name for name in os.listdir(state_directory()) if name.startswith("token-")]
+    warnings = [line for line in harness.log_lines if "could not be shared with the next tasks" in line]
+    assert len(warnings) == 2 and all("cryptography is not installed" in line for line in warnings)
