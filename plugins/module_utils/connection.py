@@ -21,14 +21,10 @@ import json
 import math
 import os
 import re
+from urllib.parse import urlsplit
 
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 from ansible_collections.opswat.it_access.plugins.module_utils.options import check_integer
-
-try:
-    from urllib.parse import urlsplit
-except ImportError:  # pragma: no cover - Python 2 is not supported, but sanity compiles for it
-    from urlparse import urlsplit  # type: ignore
 
 
 DEFAULT_API_URL = "https://gears.opswat.com"

@@ -349,17 +349,13 @@ def _agent_at_least(device, minimum_by_os):
     return True, None
 
 
-def action_applies(action, device):
-    """Whether ``action`` applies to ``device`` per the documented table; None when the device lacks the data.
-
-    The module predicts ``not_supported`` only on False, so check mode and the real run agree wherever the
-    device carries the fields the table needs, and the API decides otherwise.
-    """
-    return action_applicability(action, device)[0]
-
-
 def action_applicability(action, device):
-    """(``action_applies``, and when it is False the reason, such as "ignore applies to unknown devices only")."""
+    """``(applies, reason)``: whether ``action`` applies to ``device`` per the documented table, and why not.
+
+    ``applies`` is None when the device lacks the data; ``reason`` is set when it is False (such as "ignore
+    applies to unknown devices only"). The module predicts ``not_supported`` only on False, so check mode and
+    the real run agree wherever the device carries the fields the table needs, and the API decides otherwise.
+    """
     status = device.get("status")
     kind = agent_kind(device)
     if action in ("exempt", "unexempt"):

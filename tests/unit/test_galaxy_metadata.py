@@ -75,6 +75,15 @@ def test_identity(galaxy):
     assert re.match(r"^\d+\.\d+\.\d+(?:[-+].+)?$", str(galaxy["version"])), "version is not semantic"
 
 
+def test_the_user_agent_carries_the_version_of_galaxy_yml(galaxy):
+    # The modules cannot read galaxy.yml where they run (a remote host gets module_utils only): client.py
+    # states the version itself, and this test keeps the two equal.
+    from ansible_collections.opswat.it_access.plugins.module_utils import client
+
+    assert client.VERSION == str(galaxy["version"]), "client.py VERSION differs from galaxy.yml version"
+    assert client.USER_AGENT == "opswat.it_access/%s" % galaxy["version"]
+
+
 def test_tags(galaxy):
     tags = galaxy.get("tags") or []
     assert "security" in tags
