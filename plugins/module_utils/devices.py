@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Device vocabulary shared by the modules, the inventory plugin and the remediation role.
 
-The choice lists are the documented values of Get Devices (REFERENCE section 7). Filters are applied on
+The choice lists are the documented values of Get Devices (docs/dev/api-notes.md, Get Devices). Filters are applied on
 the controller side because Get Devices v3.5+ takes no filter: values inside one filter are OR'ed,
 different filters are AND'ed, as the API documents for its older filtered versions.
 """
@@ -294,7 +294,7 @@ def scan_params(full_scan, scan_types, scan_path):
     return params
 
 
-# Minimum persistent-agent versions by OS type (REFERENCE section 5.1). An OS type that is not listed is not supported.
+# Minimum persistent-agent versions by OS type (docs/dev/api-notes.md, Device Action). An OS type that is not listed is not supported.
 _MIN_AGENT_VERSIONS = {
     "re-identify": {"windows": "7.6.71.0", "mac": "10.4.123.0"},
     "fetch_agent_log": {"windows": "7.6.231.0", "mac": "10.4.225.0"},

@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """galaxy.yml keeps generated files out of the tarball and carries what Galaxy and ansible-lint require.
 
-``ansible-galaxy collection build`` does not read .gitignore (tooling pitfall P15): every folder or file the
+``ansible-galaxy collection build`` does not read .gitignore: every folder or file the
 tools generate inside a collection tree must be in ``build_ignore``, or it ends up in the tarball.
 """
 
