@@ -63,6 +63,25 @@ def _ignored(path, patterns):
     return False
 
 
+# Shipped or not, on purpose: the benchmarks are a contributor's tool (they drive the repository's Makefile);
+# the simulator is for users too, who run it from the installed collection to try playbooks.
+NOT_SHIPPED = ["tests/benchmarks", "tests/benchmarks/benchlib.py", "tests/benchmarks/playbooks/list.yml"]
+SHIPPED = ["tests/simulator/itaccess_sim/__main__.py", "tests/simulator/itaccess_sim/schemas/devices.request.json",
+           "tests/simulator/tests/test_actions.py", "plugins/modules/opswat_device_info.py", "docs/simulator.md"]
+
+
+@pytest.mark.parametrize("path", NOT_SHIPPED)
+def test_build_ignore_leaves_out(galaxy, path):
+    patterns = [str(p).rstrip("/") for p in galaxy.get("build_ignore") or []]
+    assert _ignored(path, patterns), "galaxy.yml build_ignore does not leave out %r" % path
+
+
+@pytest.mark.parametrize("path", SHIPPED)
+def test_build_ignore_keeps(galaxy, path):
+    patterns = [str(p).rstrip("/") for p in galaxy.get("build_ignore") or []]
+    assert not _ignored(path, patterns), "galaxy.yml build_ignore leaves out %r, which must ship" % path
+
+
 @pytest.mark.parametrize("path", GENERATED)
 def test_build_ignore_covers_generated_path(galaxy, path):
     patterns = [str(p).rstrip("/") for p in galaxy.get("build_ignore") or []]
