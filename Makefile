@@ -30,7 +30,7 @@ VENV_PRIMARY    := $(BUILD)/venv-primary
 VENV_OLDEST     := $(BUILD)/venv-oldest
 VENV_IMPORTER   := $(BUILD)/venv-importer
 PYENV_ROOT      ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
-# Other target Pythons for the compile sanity test (pitfall P5; ansible-core 2.21 supports 3.9-3.14 for
+# Other target Pythons for the compile sanity test (see pybin below; ansible-core 2.21 supports 3.9-3.14 for
 # modules; a version not installed is skipped by ansible-test with a warning).
 SANITY_EXTRA_PY := 3.9 3.10 3.11 3.13
 
@@ -145,7 +145,8 @@ setup: ## Create the three venvs (each rebuilt when its requirements file change
 	@$(LOCKED) $(MAKE) venvs
 venvs: venv-primary venv-oldest venv-importer
 
-# venv-primary and venv-oldest also install the offline get-pip stand-in for their ansible-test (pitfall P1).
+# venv-primary and venv-oldest also install the offline get-pip stand-in for their ansible-test (it cannot
+# download get-pip offline).
 venv-primary: $(VENV_PRIMARY)/.stamp pybin
 	@$(VENV_PRIMARY)/bin/python $(CI)/install_get_pip_shim.py >/dev/null
 venv-oldest: $(VENV_OLDEST)/.stamp
@@ -159,7 +160,8 @@ $(VENV_OLDEST)/.stamp: requirements-oldest.txt
 $(VENV_IMPORTER)/.stamp: requirements-importer.txt
 	@$(CI)/mkvenv $(PRIMARY_PY) $(VENV_IMPORTER) requirements-importer.txt
 
-# Real interpreters for the sanity compile/import tests: pyenv's shims fail with 127 (pitfall P5).
+# Real interpreters for the sanity compile/import tests: pyenv's shims fail with 127 (docs/dev/testing.md,
+# Tooling pitfalls).
 pybin:
 	@rm -rf "$(PYBIN)"; mkdir -p "$(PYBIN)"; \
 	for m in $(SANITY_EXTRA_PY); do \

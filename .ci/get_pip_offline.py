@@ -1,7 +1,7 @@
 # Copyright (c) opswat.it_access contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Offline stand-in for get-pip.py (tooling pitfall P1).
+"""Offline stand-in for get-pip.py.
 
 ansible-test creates its venvs ``--without-pip`` and downloads ``get-pip.py`` from a host that is not
 reachable here. It first looks in ``~/.ansible/test/cache/get_pip_<version>.py``; the Makefile copies this

@@ -1,7 +1,10 @@
 # Copyright (c) opswat.it_access contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Install .ci/get_pip_offline.py as ansible-test's cached get-pip script (tooling pitfall P1).
+"""Install .ci/get_pip_offline.py as ansible-test's cached get-pip script.
+
+ansible-test downloads get-pip from ci-files.testing.ansible.com, unreachable here (docs/dev/testing.md,
+Tooling pitfalls).
 
 Usage: VENV/bin/python .ci/install_get_pip_shim.py
 The pip version ansible-test bootstraps differs by core (24.2 for 2.19, 25.2 for 2.21); it is read from the

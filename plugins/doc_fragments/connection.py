@@ -78,10 +78,7 @@ options:
   rate_limit_window:
     default: 60
     description:
-      - 'Seconds of the window in which the service counts requests. At most C(requests_per_minute * rate_limit_window
-        / 60) requests (at least 1) may arrive within one window: a request starts only when fewer than that many
-        earlier requests were answered within the last window or are still in flight, so a request that reaches
-        the service late cannot put one request too many into a window.'
+      - Length, in seconds, of the window in which the service counts requests against O(requests_per_minute).
       - 'Leave it at V(60) for the real service. Set it together with O(requests_per_minute) to test against a simulator
         whose limit is scaled: V(600) requests a minute and a V(1) second window allow 10 requests a 1-second window.'
       - 'Environment variable: E(OPSWAT_RATE_LIMIT_WINDOW).'
@@ -89,9 +86,8 @@ options:
   requests_per_minute:
     default: 10
     description:
-      - The request budget of the account. Requests are spaced at least C(60 / requests_per_minute) seconds apart,
-        with no bursts, and never more arrive in one O(rate_limit_window) than the budget allows, however late some
-        arrive, so the collection's own traffic never draws a 429.
+      - The number of requests a minute the service allows the account. The collection paces its requests to stay
+        within it, so that its own traffic never draws a 429 answer.
       - The pace is shared by every task of the same account on the same machine.
       - The service allows 10; raise it only for a tenant with a higher limit or for the simulator.
       - A whole number from 1 to 1000000000.
@@ -111,10 +107,9 @@ options:
       - Whether the tasks of the same account on this machine share the access token they fetch with the client
         credentials, so that each task does not spend one of the O(requests_per_minute) on a new token. Without
         it, a play of five tasks fetches five tokens.
-      - 'The token is kept, until shortly before it expires, in a file only the user can read, under the system
-        temp directory (the same private directory as the pace). It is encrypted and authenticated with keys derived
-        from O(client_secret): without the secret, which can fetch a token anyway, the file is worth nothing. A
-        cached token the service rejects is discarded and a new one fetched.'
+      - The token is kept, until shortly before it expires, in a file only the user can read, under the system temp
+        directory. It is encrypted with a key derived from O(client_secret), so the file is of no use without the
+        secret. A cached token the service rejects is discarded and a new one fetched.
       - 'It needs the Python library C(cryptography) on the host that runs the task (a controller has it: ansible-core
         depends on it). Without it the cache is off: each task fetches its own token and warns that it could not
         share it.'
@@ -210,10 +205,7 @@ options:
   rate_limit_window:
     default: 60
     description:
-      - 'Seconds of the window in which the service counts requests. At most C(requests_per_minute * rate_limit_window
-        / 60) requests (at least 1) may arrive within one window: a request starts only when fewer than that many
-        earlier requests were answered within the last window or are still in flight, so a request that reaches
-        the service late cannot put one request too many into a window.'
+      - Length, in seconds, of the window in which the service counts requests against O(requests_per_minute).
       - 'Leave it at V(60) for the real service. Set it together with O(requests_per_minute) to test against a simulator
         whose limit is scaled: V(600) requests a minute and a V(1) second window allow 10 requests a 1-second window.'
       - 'Environment variable: E(OPSWAT_RATE_LIMIT_WINDOW).'
@@ -223,9 +215,8 @@ options:
   requests_per_minute:
     default: 10
     description:
-      - The request budget of the account. Requests are spaced at least C(60 / requests_per_minute) seconds apart,
-        with no bursts, and never more arrive in one O(rate_limit_window) than the budget allows, however late some
-        arrive, so the collection's own traffic never draws a 429.
+      - The number of requests a minute the service allows the account. The collection paces its requests to stay
+        within it, so that its own traffic never draws a 429 answer.
       - The pace is shared by every task of the same account on the same machine.
       - The service allows 10; raise it only for a tenant with a higher limit or for the simulator.
       - A whole number from 1 to 1000000000.
@@ -249,10 +240,9 @@ options:
       - Whether the tasks of the same account on this machine share the access token they fetch with the client
         credentials, so that each task does not spend one of the O(requests_per_minute) on a new token. Without
         it, a play of five tasks fetches five tokens.
-      - 'The token is kept, until shortly before it expires, in a file only the user can read, under the system
-        temp directory (the same private directory as the pace). It is encrypted and authenticated with keys derived
-        from O(client_secret): without the secret, which can fetch a token anyway, the file is worth nothing. A
-        cached token the service rejects is discarded and a new one fetched.'
+      - The token is kept, until shortly before it expires, in a file only the user can read, under the system temp
+        directory. It is encrypted with a key derived from O(client_secret), so the file is of no use without the
+        secret. A cached token the service rejects is discarded and a new one fetched.
       - 'It needs the Python library C(cryptography) on the host that runs the task (a controller has it: ansible-core
         depends on it). Without it the cache is off: each task fetches its own token and warns that it could not
         share it.'

@@ -19,6 +19,7 @@ import random
 import time
 from datetime import timezone
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
     DEVICE_BLOCK_FIELDS, DEVICE_VALUE_FIELDS, MAX_PAGE_SIZE, check_page_size, json_type, misshapen_field, unique_strings)
@@ -32,13 +33,9 @@ from ansible_collections.opswat.it_access.plugins.module_utils.transport import 
     DROPPED, HAS_REQUESTS, NOT_SENT, REQUESTS_IMPORT_ERROR, TIMEOUT, TLS, RequestsTransport,
     TransportFailure)
 
-try:
-    from urllib.parse import urlsplit
-except ImportError:  # pragma: no cover - Python 2 is not supported, but sanity compiles for it
-    from urlparse import urlsplit  # type: ignore
-
 __all__ = ["Client", "HAS_REQUESTS", "REQUESTS_IMPORT_ERROR", "USER_AGENT", "VERSION"]
 
+# The collection version (galaxy.yml); tests/unit/test_galaxy_metadata.py keeps the two equal.
 VERSION = "0.1.0"
 USER_AGENT = "opswat.it_access/%s" % VERSION
 

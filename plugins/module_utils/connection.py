@@ -21,14 +21,10 @@ import json
 import math
 import os
 import re
+from urllib.parse import urlsplit
 
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 from ansible_collections.opswat.it_access.plugins.module_utils.options import check_integer
-
-try:
-    from urllib.parse import urlsplit
-except ImportError:  # pragma: no cover - Python 2 is not supported, but sanity compiles for it
-    from urlparse import urlsplit  # type: ignore
 
 
 DEFAULT_API_URL = "https://gears.opswat.com"
@@ -101,14 +97,15 @@ CONNECTION_OPTIONS = {
             "With a plain C(http://) O(api_url), the proxy sees the access token: a warning says so.",
         ],
     ),
+    # How the pace works (the spacing, and the window budget that also counts late arrivals): pacing.py and
+    # docs/rate-limits.md. The token cache's format: token_cache.py and docs/authentication.md.
     "requests_per_minute": dict(
         type="int",
         default=10,
         env="OPSWAT_REQUESTS_PER_MINUTE",
         description=[
-            "The request budget of the account. Requests are spaced at least C(60 / requests_per_minute)"
-            " seconds apart, with no bursts, and never more arrive in one O(rate_limit_window) than the budget"
-            " allows, however late some arrive, so the collection's own traffic never draws a 429.",
+            "The number of requests a minute the service allows the account. The collection paces its requests to"
+            " stay within it, so that its own traffic never draws a 429 answer.",
             "The pace is shared by every task of the same account on the same machine.",
             "The service allows 10; raise it only for a tenant with a higher limit or for the simulator.",
             "A whole number from 1 to 1000000000.",
@@ -119,10 +116,8 @@ CONNECTION_OPTIONS = {
         default=60,
         env="OPSWAT_RATE_LIMIT_WINDOW",
         description=[
-            "Seconds of the window in which the service counts requests. At most C(requests_per_minute *"
-            " rate_limit_window / 60) requests (at least 1) may arrive within one window: a request starts only"
-            " when fewer than that many earlier requests were answered within the last window or are still in"
-            " flight, so a request that reaches the service late cannot put one request too many into a window.",
+            "Length, in seconds, of the window in which the service counts requests against"
+            " O(requests_per_minute).",
             "Leave it at V(60) for the real service. Set it together with O(requests_per_minute) to test against"
             " a simulator whose limit is scaled: V(600) requests a minute and a V(1) second window allow 10"
             " requests a 1-second window.",
@@ -137,9 +132,8 @@ CONNECTION_OPTIONS = {
             " client credentials, so that each task does not spend one of the O(requests_per_minute) on a new"
             " token. Without it, a play of five tasks fetches five tokens.",
             "The token is kept, until shortly before it expires, in a file only the user can read, under the"
-            " system temp directory (the same private directory as the pace). It is encrypted and authenticated"
-            " with keys derived from O(client_secret): without the secret, which can fetch a token anyway, the"
-            " file is worth nothing. A cached token the service rejects is discarded and a new one fetched.",
+            " system temp directory. It is encrypted with a key derived from O(client_secret), so the file is of"
+            " no use without the secret. A cached token the service rejects is discarded and a new one fetched.",
             "It needs the Python library C(cryptography) on the host that runs the task (a controller has it:"
             " ansible-core depends on it). Without it the cache is off: each task fetches its own token and warns"
             " that it could not share it.",

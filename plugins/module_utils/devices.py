@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Device vocabulary shared by the modules, the inventory plugin and the remediation role.
 
-The choice lists are the documented values of Get Devices (REFERENCE section 7). Filters are applied on
+The choice lists are the documented values of Get Devices (docs/dev/api-notes.md, Get Devices). Filters are applied on
 the controller side because Get Devices v3.5+ takes no filter: values inside one filter are OR'ed,
 different filters are AND'ed, as the API documents for its older filtered versions.
 """
@@ -294,7 +294,7 @@ def scan_params(full_scan, scan_types, scan_path):
     return params
 
 
-# Minimum persistent-agent versions by OS type (REFERENCE section 5.1). An OS type that is not listed is not supported.
+# Minimum persistent-agent versions by OS type (docs/dev/api-notes.md, Device Action). An OS type that is not listed is not supported.
 _MIN_AGENT_VERSIONS = {
     "re-identify": {"windows": "7.6.71.0", "mac": "10.4.123.0"},
     "fetch_agent_log": {"windows": "7.6.231.0", "mac": "10.4.225.0"},
@@ -349,17 +349,13 @@ def _agent_at_least(device, minimum_by_os):
     return True, None
 
 
-def action_applies(action, device):
-    """Whether ``action`` applies to ``device`` per the documented table; None when the device lacks the data.
-
-    The module predicts ``not_supported`` only on False, so check mode and the real run agree wherever the
-    device carries the fields the table needs, and the API decides otherwise.
-    """
-    return action_applicability(action, device)[0]
-
-
 def action_applicability(action, device):
-    """(``action_applies``, and when it is False the reason, such as "ignore applies to unknown devices only")."""
+    """``(applies, reason)``: whether ``action`` applies to ``device`` per the documented table, and why not.
+
+    ``applies`` is None when the device lacks the data; ``reason`` is set when it is False (such as "ignore
+    applies to unknown devices only"). The module predicts ``not_supported`` only on False, so check mode and
+    the real run agree wherever the device carries the fields the table needs, and the API decides otherwise.
+    """
     status = device.get("status")
     kind = agent_kind(device)
     if action in ("exempt", "unexempt"):

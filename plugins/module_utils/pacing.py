@@ -42,11 +42,7 @@ import random
 import re
 import tempfile
 import time
-
-try:
-    from urllib.parse import urlsplit
-except ImportError:  # pragma: no cover - Python 2 is not supported, but sanity compiles for it
-    from urlparse import urlsplit  # type: ignore
+from urllib.parse import urlsplit
 
 try:
     import fcntl
@@ -208,7 +204,10 @@ class Pacer(object):
             self._update(self._answer, self._clock(), request_id)
 
     def close(self):
-        """Nothing to release: the state file is opened only while it is read and written."""
+        """Mark the request still in flight as answered, so that other processes stop counting it.
+
+        The state file itself is opened only while it is read and written: no file stays open.
+        """
         self.record_answer()
 
     # ---------------------------------------------------------------- the rules, applied to a state
@@ -364,17 +363,11 @@ def _is_time(value):
 
 
 def parse_state(raw):
-    """The state in ``raw`` (bytes); whatever cannot be read is left out (an unreadable file is an empty state).
-
-    A bare number is the format of earlier versions: the next reserved start alone.
-    """
+    """The state in ``raw`` (bytes); whatever cannot be read is left out (an unreadable file is an empty state)."""
     state = empty_state()
     try:
         data = json.loads(raw.decode("ascii"))
     except (UnicodeDecodeError, ValueError):
-        return state
-    if _is_time(data):
-        state["next"] = float(data)
         return state
     if not isinstance(data, dict):
         return state

@@ -15,11 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
-
-try:
-    from urllib.parse import quote, quote_plus
-except ImportError:  # pragma: no cover - Python 2 is not supported, but sanity compiles for it
-    from urllib import quote, quote_plus  # type: ignore
+from urllib.parse import quote, quote_plus
 
 MASK = "********"
 
@@ -51,9 +47,6 @@ class Redactor(object):
         self._secrets.add(quote(secret, safe=""))
         self._secrets.add(quote_plus(secret, safe=""))
 
-    def __contains__(self, secret):
-        return secret in self._secrets
-
     def redact(self, text):
         """``text`` as a string with every known secret and every credential-shaped value masked."""
         if text is None:
@@ -70,13 +63,3 @@ class Redactor(object):
         text = _BEARER_PATTERN.sub(r"\1" + MASK, text)
         text = _JSON_MEMBER_PATTERN.sub(r"\1" + MASK + r"\2", text)
         return text
-
-    def redact_data(self, data):
-        """A copy of ``data`` (dicts, lists, scalars) with every string redacted; other scalars unchanged."""
-        if isinstance(data, dict):
-            return dict((self.redact_data(key), self.redact_data(value)) for key, value in data.items())
-        if isinstance(data, (list, tuple)):
-            return [self.redact_data(item) for item in data]
-        if isinstance(data, (str, bytes)):
-            return self.redact(data)
-        return data

@@ -27,11 +27,7 @@ import threading
 import traceback
 import weakref
 import zlib
-
-try:
-    from urllib.parse import urlsplit
-except ImportError:  # pragma: no cover - Python 2 is not supported, but sanity compiles for it
-    from urlparse import urlsplit  # type: ignore
+from urllib.parse import urlsplit
 
 try:
     import requests
@@ -50,7 +46,7 @@ except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
-# Kinds of failure.
+# Kinds of failure (TransportFailure.kind).
 NOT_SENT = "not_sent"  # refused, name resolution, connect timeout: nothing reached the server
 TIMEOUT = "timeout"  # sent, no answer in time: it may have been processed
 DROPPED = "dropped"  # sent, connection lost before the whole answer: it may have been processed
@@ -58,8 +54,6 @@ TLS = "tls"  # certificate or handshake failure: retrying cannot help
 INVALID = "invalid"  # the request could not be built (bad URL...): retrying cannot help
 TOO_LARGE = "too_large"  # sent, the answer passed max_answer_bytes: asking again would only cost as much again
 UNREADABLE = "unreadable"  # sent, the answer came in a content encoding this transport does not decode
-
-KINDS = (NOT_SENT, TIMEOUT, DROPPED, TLS, INVALID, TOO_LARGE, UNREADABLE)
 
 # The cap on a JSON answer, decoded: a page of 50 devices is about 100 KB, so this leaves room for
 # any real answer and still bounds the memory a hostile or broken server can make a task use.
@@ -72,7 +66,7 @@ ACCEPT_ENCODING = "gzip, deflate"
 
 
 class TransportFailure(Exception):
-    """No usable HTTP answer. ``kind`` is one of ``KINDS``; ``reason`` is short and holds no URL."""
+    """No usable HTTP answer. ``kind`` is one of the kinds above; ``reason`` is short and holds no URL."""
 
     def __init__(self, kind, reason):
         super(TransportFailure, self).__init__("%s: %s" % (kind, reason))

@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """galaxy.yml keeps generated files out of the tarball and carries what Galaxy and ansible-lint require.
 
-``ansible-galaxy collection build`` does not read .gitignore (tooling pitfall P15): every folder or file the
+``ansible-galaxy collection build`` does not read .gitignore: every folder or file the
 tools generate inside a collection tree must be in ``build_ignore``, or it ends up in the tarball.
 """
 
@@ -63,6 +63,25 @@ def _ignored(path, patterns):
     return False
 
 
+# Shipped or not, on purpose: the benchmarks are a contributor's tool (they drive the repository's Makefile);
+# the simulator is for users too, who run it from the installed collection to try playbooks.
+NOT_SHIPPED = ["tests/benchmarks", "tests/benchmarks/benchlib.py", "tests/benchmarks/playbooks/list.yml"]
+SHIPPED = ["tests/simulator/itaccess_sim/__main__.py", "tests/simulator/itaccess_sim/schemas/devices.request.json",
+           "tests/simulator/tests/test_actions.py", "plugins/modules/opswat_device_info.py", "docs/simulator.md"]
+
+
+@pytest.mark.parametrize("path", NOT_SHIPPED)
+def test_build_ignore_leaves_out(galaxy, path):
+    patterns = [str(p).rstrip("/") for p in galaxy.get("build_ignore") or []]
+    assert _ignored(path, patterns), "galaxy.yml build_ignore does not leave out %r" % path
+
+
+@pytest.mark.parametrize("path", SHIPPED)
+def test_build_ignore_keeps(galaxy, path):
+    patterns = [str(p).rstrip("/") for p in galaxy.get("build_ignore") or []]
+    assert not _ignored(path, patterns), "galaxy.yml build_ignore leaves out %r, which must ship" % path
+
+
 @pytest.mark.parametrize("path", GENERATED)
 def test_build_ignore_covers_generated_path(galaxy, path):
     patterns = [str(p).rstrip("/") for p in galaxy.get("build_ignore") or []]
@@ -73,6 +92,15 @@ def test_identity(galaxy):
     assert galaxy["namespace"] == "opswat"
     assert galaxy["name"] == "it_access"
     assert re.match(r"^\d+\.\d+\.\d+(?:[-+].+)?$", str(galaxy["version"])), "version is not semantic"
+
+
+def test_the_user_agent_carries_the_version_of_galaxy_yml(galaxy):
+    # The modules cannot read galaxy.yml where they run (a remote host gets module_utils only): client.py
+    # states the version itself, and this test keeps the two equal.
+    from ansible_collections.opswat.it_access.plugins.module_utils import client
+
+    assert client.VERSION == str(galaxy["version"]), "client.py VERSION differs from galaxy.yml version"
+    assert client.USER_AGENT == "opswat.it_access/%s" % galaxy["version"]
 
 
 def test_tags(galaxy):

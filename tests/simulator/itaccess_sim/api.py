@@ -366,13 +366,13 @@ class Service:  # pylint: disable=too-many-instance-attributes
         return view
 
     def detail_view(self, device, version):
-        """A device as Device Details of ``version`` answers it (REFERENCE 8.1)."""
+        """A device as Device Details of ``version`` answers it (docs/dev/api-notes.md, Device Details)."""
         view = {key: device[key] for key in _LIST_FIELDS}
         if version < (3, 3):
             # enrolled_at came with Device Details v3.3.
             del view["enrolled_at"]
         view["public_ip"] = device["public_ip"]
-        # Device Details carries the agent type (REFERENCE 8.1, from the PHP client's model); its values are not
+        # Device Details carries the agent type (from a public client's model: docs/dev/api-notes.md, Device Details); its values are not
         # documented, so the simulator uses plain names.
         view["agent_type"] = device["_sim"]["agent"]
         if version >= (3, 8):

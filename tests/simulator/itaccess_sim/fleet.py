@@ -28,7 +28,7 @@ REFERENCE_NOW = calendar.timegm((2025, 6, 30, 12, 0, 0))
 # Enrolments are spread over the three years before the reference date.
 ENROLMENT_SPAN = 3 * 365 * 86400
 
-# Device statuses as spelled by Get Devices (REFERENCE section 7).
+# Device statuses as spelled by Get Devices (docs/dev/api-notes.md, Get Devices).
 STATUSES = ("compliant", "non_compliant", "exempted", "out_of_license_usage", "unknown", "ignored",
             "installed", "pending", "quarantined")
 SEVERITIES = ("critical", "warning", "no_issues")
@@ -61,7 +61,7 @@ AWKWARD_PROFILES = {
     11: ("laptop", "windows", "compliant"),
 }
 
-# Minimum agent versions of the Device Action "Apply" table (REFERENCE section 5.1).
+# Minimum agent versions of the Device Action "Apply" table (docs/dev/api-notes.md, Device Action).
 REIDENTIFY_MIN = {"windows": (7, 6, 71, 0), "mac": (10, 4, 123, 0)}
 FETCH_LOG_MIN = {"windows": (7, 6, 231, 0), "mac": (10, 4, 225, 0)}
 SCAN_THREATS_MIN = {"windows": (7, 6, 206, 0), "mac": (10, 4, 205, 0)}
@@ -118,7 +118,7 @@ _DOMAINS = ("corp.example.com", "eu.corp.example.com", "")
 _OUIS = ("8c:ec:4b", "00:50:56", "3c:22:fb", "a4:83:e7", "f0:18:98", "b8:27:eb", "dc:a6:32", "00:15:5d")
 _EMPTY_LINK = {"username": "", "group": ""}
 
-# The groups of the account (REFERENCE section 6): (name, policy, AD domain, auto_join, description).
+# The groups of the account (docs/dev/api-notes.md, Groups): (name, policy, AD domain, auto_join, description).
 _GROUPS = (
     ("Default", "Default Policy", "", True, "Devices not assigned to any other group"),
     ("Finance", "Finance Policy", "corp.example.com", True, "Finance department workstations"),
@@ -267,7 +267,7 @@ class Fleet:  # pylint: disable=too-many-instance-attributes
         created = REFERENCE_NOW - ENROLMENT_SPAN
         groups = []
         for index, (name, policy, domain, auto_join, description) in enumerate(_GROUPS):
-            # The default group's id is the literal "default" (REFERENCE section 6); others look like ObjectIds.
+            # The default group's id is the literal "default" (docs/dev/api-notes.md, Groups); others look like ObjectIds.
             group_id = "default" if index == 0 else f"{rng.getrandbits(96):024x}"
             policy_id = "default" if policy == "Default Policy" else f"{rng.getrandbits(96):024x}"
             groups.append({
@@ -561,7 +561,7 @@ class Fleet:  # pylint: disable=too-many-instance-attributes
 
     @staticmethod
     def applies(action, device, version):
-        """Whether ``action`` applies to ``device`` per the "Apply" column of Device Action (REFERENCE 5.1)."""
+        """Whether ``action`` applies to ``device`` per the "Apply" column of Device Action (docs/dev/api-notes.md)."""
         facts = _Facts(device["status"], device["_sim"]["agent"], device["_sim"]["os"], _version_tuple(device["agent_version"]),
                        version)
         return _APPLIES[action](facts)
@@ -569,7 +569,7 @@ class Fleet:  # pylint: disable=too-many-instance-attributes
     def apply_action(self, action, keys, by_mac, params, version):
         """Apply one Device Action to each id (or MAC) in order; return [(key, status, command_id)].
 
-        Status follows REFERENCE 5.3: 1 applied, 0 not found (or the target group does not exist),
+        Status follows Device Action's answer (docs/dev/api-notes.md): 1 applied, 0 not found (or the target group does not exist),
         -1 the action does not apply to that device.
         """
         self.expire_exemptions()

@@ -2,7 +2,7 @@
 # Copyright (c) opswat.it_access contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Fixed-window rate limiting with the API's ``X-RateLimit-*`` headers (REFERENCE section 4).
+"""Fixed-window rate limiting with the API's ``X-RateLimit-*`` headers (docs/dev/api-notes.md, Rate limit).
 
 The API documents 10 requests a minute, a 429 when exceeded and three headers; it does not say whether
 the window is fixed or sliding, nor whether the bucket is per account or per endpoint. The simulator uses

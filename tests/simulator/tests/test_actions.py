@@ -17,7 +17,7 @@ def _version(text):
 
 
 def expected_status(action, device, version):
-    """The REFERENCE 5.1 table, restated independently of the simulator's code."""
+    """The "Apply" table of Device Action (docs/dev/api-notes.md), restated independently of the simulator's code."""
     status, agent, os_type = device["status"], device["_sim"]["agent"], device["_sim"]["os"]
     agent_version = _version(device["agent_version"]) if device["agent_version"] else ()
 
@@ -157,7 +157,7 @@ def test_assign_to_group(api):
     result = api.action("assign_to_group", ids=[device["device_id"]], params={"group_id": finance["group_id"]}).json()
     assert result == [{"id": device["device_id"], "status": 1, "command_id": ""}]
     assert api.detail([device["device_id"]]).json()[0]["group_name"] == "Finance"
-    # Unknown group: per-device 0 with HTTP 200 (REFERENCE section 3); nothing changes.
+    # Unknown group: per-device 0 with HTTP 200 (docs/dev/api-notes.md, Device Action); nothing changes.
     assert api.action("assign_to_group", ids=[device["device_id"]], params={"group_id": "nope"}).json()[0]["status"] == 0
     assert api.detail([device["device_id"]]).json()[0]["group_name"] == "Finance"
     # Without params the target is the default group; assigning to the current group answers 1.

@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 import subprocess
 import sys
@@ -78,20 +79,11 @@ def test_unreadable_state_is_ignored(tmp_path, content):
     assert state["answered"] == []
 
 
-def test_the_state_of_earlier_versions_is_read_as_the_next_start(tmp_path):
-    """Until the window rule, the file held the last reserved start alone."""
-    clock = FakeClock()
-    pacer = SharedPacer(5.0, "k", clock=clock, sleep=clock.sleep, directory=str(tmp_path), window=60, budget=10)
-    with open(pacer.path, "w", encoding="ascii") as handle:
-        handle.write(repr(clock.now - 2.0))
-    assert pacer.wait_turn() == 3.0
-
-
 def test_a_reservation_far_in_the_future_is_not_believed(tmp_path):
     clock = FakeClock()
     pacer = SharedPacer(5.0, "k", clock=clock, sleep=clock.sleep, directory=str(tmp_path))
     with open(pacer.path, "w", encoding="ascii") as handle:
-        handle.write(repr(clock.now + 10 * 3600))  # the wall clock was set back
+        json.dump({"next": clock.now + 10 * 3600}, handle)  # the wall clock was set back
     assert pacer.wait_turn() == 0.0
 
 

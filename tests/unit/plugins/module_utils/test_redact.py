@@ -28,7 +28,6 @@ def test_secret_added_later_is_masked():
     assert redactor.redact("value-1234") == "value-1234"
     redactor.add("value-1234")
     assert redactor.redact("value-1234") == MASK
-    assert "value-1234" in redactor
 
 
 @pytest.mark.parametrize("empty", [None, "", "   ", 42])
@@ -71,12 +70,6 @@ def test_non_string_input():
     assert redactor.redact(b"x secret-1") == "x %s" % MASK
     assert redactor.redact(ValueError("secret-1 leaked")) == "%s leaked" % MASK
     assert redactor.redact(12) == "12"
-
-
-def test_redact_data_walks_dicts_and_lists():
-    redactor = Redactor(["secret-1"])
-    data = {"msg": "secret-1", "items": ["a", "secret-1", 3], "status": 401, "nested": {"secret-1": True}}
-    assert redactor.redact_data(data) == {"msg": MASK, "items": ["a", MASK, 3], "status": 401, "nested": {MASK: True}}
 
 
 def test_a_credential_cut_short_by_a_truncated_answer_is_masked_to_the_end():
