@@ -392,7 +392,7 @@ def plan(devices, rules, now=None):
 # --------------------------------------------------------------------------------------------- summary
 
 def _action_results(plan_entries, applied):
-    """{rule name: its entry of the opswat_device_actions result}, and the error of a call that failed as a whole.
+    """{rule name: its entry of the opswat_device_action ``actions`` result}, and the error of a call that failed.
 
     ``applied`` holds one entry in ``actions`` for each rule with targets, in the order of the plan.
     """
@@ -416,7 +416,7 @@ def _requests(result):
 def summary(plan_entries, results=None, listing=None, groups=None, check_mode=False):
     """Per-rule outcome of the role, totals and readable lines.
 
-    ``plan_entries`` is the plan, ``results`` the registered opswat_device_actions result of the plan, ``listing``
+    ``plan_entries`` is the plan, ``results`` the registered opswat_device_action result of the plan, ``listing``
     and ``groups`` the registered opswat_device_info and opswat_group_info results (for the requests they spent).
     """
     by_name, call_error = _action_results(plan_entries, results)

@@ -338,7 +338,7 @@ def test_summary_counts_each_rule_and_the_requests():
         rule("broken", {"device_type": ["server"]}, "exempt", exempt_hours=1),
         rule("later", {"device_type": ["server"]}, "exempt", exempt_hours=2),
     ], now=NOW)
-    # One opswat_device_actions result, one entry of "actions" per rule with targets (quarantine, broken).
+    # One opswat_device_action result of a list of actions, one entry of "actions" per rule with targets (quarantine, broken).
     applied = {"changed": True, "failed": True, "msg": "actions[1] (exempt) stopped: timed out",
                "api_requests": {"requests": 6}, "actions": [
                    {"action": "assign_to_group", "error": None,
@@ -401,7 +401,7 @@ def test_summary_in_check_mode_says_so_and_counts_the_group_check():
                                    " request(s), groups checked with 2; rules applied with 2; 7 request(s) in all")
 
 
-def test_plan_entries_carry_their_opswat_device_actions_item():
+def test_plan_entries_carry_their_item_of_opswat_device_action_actions():
     entries = remediation.plan(FLEET, [rule("q", {"severity": ["critical"]}, "assign_to_group", group_name="Q"),
                                        rule("s", {"severity": ["critical"]}, "scan_threats", full_scan=True)], now=NOW)
     assert entries[0]["device_action"] == dict(action="assign_to_group", group_name="Q", device_ids=entries[0]["targets"])
