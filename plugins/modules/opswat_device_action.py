@@ -28,7 +28,7 @@ description:
     C(assign_to_group) (none when O(known_groups) holds its groups), one read per 50 distinct devices and, for
     each action, one write per 50 devices that change.
   - With O(actions), every action's options are checked, and every group the actions name is looked up, before
-    any write: a typo in the last action's group fails the task before the first action writes anything. Bad
+    any write, so a typo in the last action's group fails the task before the first action writes anything. Bad
     options in several actions are all reported in one message, the first problem of each action with its
     action, for example C(actions[1].exempt_hours) and C(actions[3].macs). Wrong types, unknown options and
     values outside an option's choices are found first, by Ansible's own argument checks, which name the option
