@@ -202,12 +202,28 @@ def check_known_groups(value, option="known_groups"):
     return groups
 
 
-def _group_of(request, groups):
-    if request.group_name is not None:
-        found = [group for group in groups if group.get("group_name") == request.group_name]
+def _group_of(groups, group_name, group_id):
+    if group_name is not None:
+        found = [group for group in groups if isinstance(group, dict) and group.get("group_name") == group_name]
     else:
-        found = [group for group in groups if str(group.get("group_id")) == request.group_id]
+        found = [group for group in groups if isinstance(group, dict) and str(group.get("group_id")) == str(group_id)]
     return found[0] if found else None
+
+
+def find_group(groups, group_name=None, group_id=None):
+    """The group of ``groups`` (opswat_group_info's list) named ``group_name``, else the one with ``group_id``.
+
+    The one check, and the one message, for a group that does not exist, for the module and the remediation role:
+    an InputError naming ``group_name`` or ``group_id``.
+    """
+    found = _group_of(groups, group_name, group_id)
+    if found is not None:
+        return found
+    if group_name is not None:
+        names = set(str(group.get("group_name")) for group in groups if isinstance(group, dict))
+        raise InputError("group_name", "no group is named %r (names are case-sensitive); known groups: %s"
+                         % (group_name, ", ".join(sorted(names))))
+    raise InputError("group_id", "no group has the id %r" % (group_id,))
 
 
 def resolve_groups(client, requests, known_groups=None):
@@ -221,15 +237,13 @@ def resolve_groups(client, requests, known_groups=None):
     if not assigning:
         return
     groups = known_groups or []
-    if not all(_group_of(request, groups) for request in assigning):
+    if not all(_group_of(groups, request.group_name, request.group_id) for request in assigning):
         groups = client.list_groups()
     for request in assigning:
-        found = _group_of(request, groups)
-        if found is None and request.group_name is not None:
-            raise request.input_error("group_name", "no group is named %r (names are case-sensitive); known groups: %s"
-                                      % (request.group_name, ", ".join(sorted(str(g.get("group_name")) for g in groups))))
-        if found is None:
-            raise request.input_error("group_id", "no group has the id %r" % request.group_id)
+        try:
+            found = find_group(groups, request.group_name, request.group_id)
+        except InputError as error:
+            raise request.input_error(error.option, error.reason)
         request.params = {"group_id": str(found.get("group_id"))}
         request.target_group_name = found.get("group_name")
 

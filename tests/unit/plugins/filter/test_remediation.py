@@ -18,7 +18,9 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.opswat.it_access.plugins.filter import remediation
+from ansible_collections.opswat.it_access.plugins.module_utils import actions
 from ansible_collections.opswat.it_access.plugins.module_utils import devices as device_utils
+from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 
 NOW = "2025-06-30T12:00:00Z"
 NOW_EPOCH = calendar.timegm((2025, 6, 30, 12, 0, 0))
@@ -166,6 +168,28 @@ def test_groups_named_by_rules_must_exist():
     assert "remediation_rules[0] (typo): group_name: no group is named 'quarantine' (names are case-sensitive);" \
            " known groups: Default, Quarantine" in message
     assert "remediation_rules[1] (gone): group_id: no group has the id 'nope'" in message
+
+
+class GroupsClient(object):
+    """The module's client, as far as the group look-up goes."""
+
+    def __init__(self, groups):
+        self.groups = groups
+
+    def list_groups(self):
+        return self.groups
+
+
+@pytest.mark.parametrize("option, value", [("group_name", "quarantine"), ("group_id", "nope")])
+def test_the_role_and_the_module_say_the_same_of_an_unknown_group(option, value):
+    # One resolver: the role checks its rules' groups with the module's own check and words.
+    groups = GROUPS + [{"group_id": "5b8b", "group_name": "Quarantine"}]  # a name twice is listed once
+    request = actions.check_action({"action": "assign_to_group", "device_ids": ["a"], option: value})
+    with pytest.raises(InputError) as raised:
+        actions.resolve_groups(GroupsClient(groups), [request])
+    message = problems_of([rule("typo", action="assign_to_group", **{option: value})], groups=groups)
+    assert "remediation_rules[0] (typo): %s" % raised.value in message
+    assert str(raised.value).count("Quarantine") == (1 if option == "group_name" else 0)
 
 
 # -------------------------------------------------------------------------------------------------- plan
