@@ -21,7 +21,7 @@ import time
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.collections import is_sequence
 
-from ansible_collections.opswat.it_access.plugins.module_utils.actions import FAILED_RESULTS
+from ansible_collections.opswat.it_access.plugins.module_utils.actions import FAILED_RESULTS, find_group
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
     ACTION_ONLY_OPTIONS, FILTER_CHOICES, check_action_options, exempt_params, matches, scan_params, unique,
     validate_filters)
@@ -262,20 +262,16 @@ def _scan_options(rule, problems):
 
 
 def _group_problems(rules, groups):
-    """Problems of assign_to_group rules whose group is not in ``groups`` (the opswat_group_info list)."""
-    names = set(group.get("group_name") for group in groups if isinstance(group, dict))
-    ids = set(str(group.get("group_id")) for group in groups if isinstance(group, dict))
+    """Problems of assign_to_group rules whose group is not in ``groups`` (the opswat_group_info list), in the
+    module's own words (``find_group``)."""
     problems = []
     for index, rule in enumerate(rules):
-        params = rule["params"]
         if rule["action"] != "assign_to_group":
             continue
-        label = _rule_label(index, rule)
-        if "group_name" in params and params["group_name"] not in names:
-            problems.append("%s: group_name: no group is named %r (names are case-sensitive); known groups: %s"
-                            % (label, params["group_name"], ", ".join(sorted(str(name) for name in names))))
-        if "group_id" in params and str(params["group_id"]) not in ids:
-            problems.append("%s: group_id: no group has the id %r" % (label, params["group_id"]))
+        try:
+            find_group(groups, rule["params"].get("group_name"), rule["params"].get("group_id"))
+        except InputError as error:
+            problems.append("%s: %s" % (_rule_label(index, rule), error))
     return problems
 
 
@@ -392,7 +388,7 @@ def plan(devices, rules, now=None):
 # --------------------------------------------------------------------------------------------- summary
 
 def _action_results(plan_entries, applied):
-    """{rule name: its entry of the opswat_device_actions result}, and the error of a call that failed as a whole.
+    """{rule name: its entry of the opswat_device_action ``actions`` result}, and the error of a call that failed.
 
     ``applied`` holds one entry in ``actions`` for each rule with targets, in the order of the plan.
     """
@@ -416,7 +412,7 @@ def _requests(result):
 def summary(plan_entries, results=None, listing=None, groups=None, check_mode=False):
     """Per-rule outcome of the role, totals and readable lines.
 
-    ``plan_entries`` is the plan, ``results`` the registered opswat_device_actions result of the plan, ``listing``
+    ``plan_entries`` is the plan, ``results`` the registered opswat_device_action result of the plan, ``listing``
     and ``groups`` the registered opswat_device_info and opswat_group_info results (for the requests they spent).
     """
     by_name, call_error = _action_results(plan_entries, results)

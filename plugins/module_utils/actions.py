@@ -2,8 +2,8 @@
 # Copyright (c) opswat.it_access contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Device actions from their options to each device's result: the one engine of opswat_device_action (one action)
-and opswat_device_actions (several actions in one task).
+"""Device actions from their options to each device's result: the engine of opswat_device_action, for one action
+(``action``) or several in one task (``actions``).
 
 ``execute`` runs the steps in this order, and nothing is written before the last one:
 
@@ -28,8 +28,8 @@ from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
     id_key, normalize_macs, scan_params, unique, unique_ids)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError, OpswatError
 
-# The options of one action: opswat_device_action's own (with allow_partial), each item of opswat_device_actions'
-# actions. ACTION_RULES are AnsibleModule's rules on them, for the module or for the items.
+# The options of one action: each item of opswat_device_action's ``actions``, and (with ``action`` not required)
+# the module's own options for a single action. ACTION_RULES are AnsibleModule's rules on an item.
 ACTION_OPTIONS = dict(
     action=dict(type="str", required=True, choices=ACTIONS),
     device_ids=dict(type="list", elements="str"),
@@ -167,6 +167,26 @@ def _check_action(options, label, prefix):
                          options.get("group_id"), label=label, prefix=prefix)
 
 
+def check_actions(items):
+    """The ``ActionRequest`` of each item of an ``actions`` list, in order, labelled ``actions[N]``.
+
+    Every item's option errors are raised at once, so that a long list is fixed in one pass: the InputError's
+    ``option`` names the first, ``options`` all of them.
+    """
+    if not items:
+        raise InputError("actions", "must be a non-empty list")
+    requests, problems = [], []
+    for index, item in enumerate(items):
+        try:
+            requests.append(check_action(item, label="actions[%d]" % index, prefix="actions[%d]." % index))
+        except InputError as error:
+            problems.append(error)
+    if problems:
+        raise InputError(problems[0].option, "; ".join([problems[0].reason] + [str(error) for error in problems[1:]]),
+                         options=[error.option for error in problems])
+    return requests
+
+
 def check_known_groups(value, option="known_groups"):
     """The groups a caller looked up moments before (opswat_group_info's ``groups``), as [{group_id, group_name}].
 
@@ -182,12 +202,28 @@ def check_known_groups(value, option="known_groups"):
     return groups
 
 
-def _group_of(request, groups):
-    if request.group_name is not None:
-        found = [group for group in groups if group.get("group_name") == request.group_name]
+def _group_of(groups, group_name, group_id):
+    if group_name is not None:
+        found = [group for group in groups if isinstance(group, dict) and group.get("group_name") == group_name]
     else:
-        found = [group for group in groups if str(group.get("group_id")) == request.group_id]
+        found = [group for group in groups if isinstance(group, dict) and str(group.get("group_id")) == str(group_id)]
     return found[0] if found else None
+
+
+def find_group(groups, group_name=None, group_id=None):
+    """The group of ``groups`` (opswat_group_info's list) named ``group_name``, else the one with ``group_id``.
+
+    The one check, and the one message, for a group that does not exist, for the module and the remediation role:
+    an InputError naming ``group_name`` or ``group_id``.
+    """
+    found = _group_of(groups, group_name, group_id)
+    if found is not None:
+        return found
+    if group_name is not None:
+        names = set(str(group.get("group_name")) for group in groups if isinstance(group, dict))
+        raise InputError("group_name", "no group is named %r (names are case-sensitive); known groups: %s"
+                         % (group_name, ", ".join(sorted(names))))
+    raise InputError("group_id", "no group has the id %r" % (group_id,))
 
 
 def resolve_groups(client, requests, known_groups=None):
@@ -201,15 +237,13 @@ def resolve_groups(client, requests, known_groups=None):
     if not assigning:
         return
     groups = known_groups or []
-    if not all(_group_of(request, groups) for request in assigning):
+    if not all(_group_of(groups, request.group_name, request.group_id) for request in assigning):
         groups = client.list_groups()
     for request in assigning:
-        found = _group_of(request, groups)
-        if found is None and request.group_name is not None:
-            raise request.input_error("group_name", "no group is named %r (names are case-sensitive); known groups: %s"
-                                      % (request.group_name, ", ".join(sorted(str(g.get("group_name")) for g in groups))))
-        if found is None:
-            raise request.input_error("group_id", "no group has the id %r" % request.group_id)
+        try:
+            found = find_group(groups, request.group_name, request.group_id)
+        except InputError as error:
+            raise request.input_error(error.option, error.reason)
         request.params = {"group_id": str(found.get("group_id"))}
         request.target_group_name = found.get("group_name")
 
@@ -417,3 +451,58 @@ def diff_text(value):
 def device_results(request):
     """The per-device part of a result: ``devices``, ``changed_ids``, ``failed_ids``."""
     return dict(devices=request.results, changed_ids=request.changed_ids(), failed_ids=request.failed_ids())
+
+
+def _applied(check_mode):
+    return "would be applied" if check_mode else "was applied"
+
+
+def one_action_result(request, check_mode, allow_partial, with_diff):
+    """The result of a task of one action (``action``): its devices at the top level, and ``failed`` with ``msg``
+    when its write stopped, or when a device failed and ``allow_partial`` is false."""
+    result = device_results(request)
+    changed_ids = result["changed_ids"]
+    result["changed"] = bool(changed_ids)
+    if with_diff:
+        before, after = request.diff()
+        result["diff"] = dict(before=diff_text(before), after=diff_text(after))
+
+    if request.failure is not None:
+        result.update(failed=True, msg="%s; every device's result is in 'devices'." % stopped_message(request))
+    elif result["failed_ids"] and not allow_partial:
+        result.update(failed=True, msg="%s: %s (see failed_ids); the action %s to the other %d. Set"
+                                       " allow_partial=true to accept this."
+                                       % (request.action, partial_counts(request), _applied(check_mode),
+                                          len(changed_ids)))
+    return result
+
+
+def several_actions_result(requests, check_mode, allow_partial, with_diff):
+    """The result of a task of several actions (``actions``): one entry of ``actions`` per action, a diff keyed by
+    each action's name, and ``failed`` with ``msg`` naming every action that stopped or, unless ``allow_partial``,
+    every action with a device that failed."""
+    entries = []
+    for request in requests:
+        entry = dict(action=request.action, error=request.failure.message if request.failure is not None else None)
+        entry.update(device_results(request))
+        entry["changed"] = bool(entry["changed_ids"])
+        entries.append(entry)
+    result = dict(changed=any(entry["changed"] for entry in entries), actions=entries)
+    if with_diff:
+        before, after = {}, {}
+        for request in requests:
+            changes = request.diff()
+            if changes[0] or changes[1]:
+                before[request.name], after[request.name] = changes
+        result["diff"] = dict(before=diff_text(before), after=diff_text(after))
+
+    stopped = [stopped_message(request) for request in requests if request.failure is not None]
+    partial = ["%s: %s" % (request.name, partial_counts(request)) for request, entry in zip(requests, entries)
+               if request.failure is None and entry["failed_ids"]]
+    if stopped:
+        result.update(failed=True, msg="%s; the other actions were applied. Every device's result is in"
+                                       " actions[].devices." % "; ".join(stopped))
+    elif partial and not allow_partial:
+        result.update(failed=True, msg="%s (see actions[].failed_ids); every action %s to its other devices. Set"
+                                       " allow_partial=true to accept this." % ("; ".join(partial), _applied(check_mode)))
+    return result

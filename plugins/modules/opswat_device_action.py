@@ -13,8 +13,9 @@ module: opswat_device_action
 short_description: Exempt, group, scan and otherwise act on IT Access devices, idempotently where the action allows
 version_added: 0.1.0
 description:
-  - Applies one Device Action (v3.3) to a list of devices, 50 devices a request, never one request per device.
-  - Reads the devices first (Device Details, 50 a request) and sends the action only to the devices that need it,
+  - Applies one Device Action (v3.3) to a list of devices (O(action)), or several actions in one task, each to its
+    own devices (O(actions)), 50 devices a request, never one request per device.
+  - Reads the devices first (Device Details, 50 a request) and sends an action only to the devices that need it,
     so a second identical run reports no change and sends no write. In check mode the same reads are made and
     nothing is written; the per-device results are those the real run would give.
   - C(exempt) skips devices already exempted, C(unexempt) devices that are not, C(assign_to_group) devices already
@@ -23,8 +24,23 @@ description:
     every run and always report a change.
   - Devices the documented table says an action does not apply to (for example exempting an unknown device, or
     C(dhcprenew) on a device without a persistent agent) are reported C(not_supported) and not sent.
-  - The cost is the token request (with client credentials), the group look-up (C(assign_to_group) only),
-    one read per 50 devices and one write per 50 devices that change.
+  - The cost is the token request (with client credentials), one group look-up when an action is
+    C(assign_to_group) (none when O(known_groups) holds its groups), one read per 50 distinct devices and, for
+    each action, one write per 50 devices that change.
+  - With O(actions), every action's options are checked, and every group the actions name is looked up, before
+    any write, so a typo in the last action's group fails the task before the first action writes anything. Bad
+    options in several actions are all reported in one message, the first problem of each action with its
+    action, for example C(actions[1].exempt_hours) and C(actions[3].macs). Wrong types, unknown options and
+    values outside an option's choices are found first, by Ansible's own argument checks, which name the option
+    but not the action (C(found in actions)).
+  - With O(actions), the devices of all the actions are read together, so a device is read once however many
+    actions name it (device ids and MACs are read separately). Every action is planned from that one read, so a
+    device may get at most one action on its status (C(exempt), C(unexempt), C(ignore), C(unignore)), one on its
+    group (C(assign_to_group)), and no other action together with C(delete); a task that breaks this rule fails
+    before any write. Commands combine with any action but C(delete).
+  - With O(actions), the actions are written in the order given. If an action's write fails as a whole (a
+    timeout, a server error), the later actions are still written; the task then fails, and every device's result
+    says what happened to it.
 author:
   - opswat.it_access maintainers (@opswat-it-access)
 extends_documentation_fragment:
@@ -38,7 +54,8 @@ attributes:
     support: full
     details:
       - The diff shows, for each device that changes, the state the action controls before and after, with the
-        device name; with O(action=exempt) the side after gives O(exempt_hours) too.
+        device name; with C(exempt) the side after gives the exemption's hours too. With O(actions), the diff
+        holds one such map per action that changes a device, keyed by the action's name (C(actions[0] (exempt))).
       - C(diff.before) and C(diff.after) are JSON text (not dicts), so that Ansible shows non-ASCII device names
         as they are rather than as C(\u00eb) escapes. Use P(ansible.builtin.from_json#filter) to read them.
   idempotent:
@@ -48,13 +65,16 @@ attributes:
       - C(scan_threats), C(fetch_agent_log), C(dhcprenew) and C(re-identify) are not; they run every time.
 options:
   action:
-    description: The action to apply.
+    description:
+      - The action to apply. Exactly one of O(action) and O(actions) is required.
+      - The options from O(device_ids) to O(force) describe this action; they cannot be given with O(actions),
+        whose items take them instead.
     type: str
-    required: true
     choices: [exempt, unexempt, assign_to_group, ignore, unignore, delete, dhcprenew, re-identify, fetch_agent_log, scan_threats]
   device_ids:
     description:
-      - The devices, by device ID. Exactly one of O(device_ids) and O(macs) is required, as a non-empty list.
+      - The devices, by device ID. With O(action), exactly one of O(device_ids) and O(macs) is required, as a
+        non-empty list.
       - IDs match without regard to case. Duplicates are removed (in any case; the first spelling is kept).
     type: list
     elements: str
@@ -102,10 +122,68 @@ options:
       - Send the action even to devices already in the desired state, for example to restart an exemption's clock.
     type: bool
     default: false
+  actions:
+    description:
+      - Several actions to apply in one task, in order, instead of O(action). Each item takes the options that
+        describe one action, as they are documented for O(action) (with O(actions[].action) required), and the
+        result is in RV(actions), one entry per item.
+      - Use it when one play acts on devices in several ways, for example quarantining some devices and exempting
+        others. It reads each device once for all the actions, and checks every action before any write.
+    type: list
+    elements: dict
+    suboptions:
+      action:
+        description: The action to apply, as O(action).
+        type: str
+        required: true
+        choices: [exempt, unexempt, assign_to_group, ignore, unignore, delete, dhcprenew, re-identify, fetch_agent_log, scan_threats]
+      device_ids:
+        description: As O(device_ids). Exactly one of O(actions[].device_ids) and O(actions[].macs) is required.
+        type: list
+        elements: str
+      macs:
+        description: As O(macs).
+        type: list
+        elements: str
+      exempt_hours:
+        description: As O(exempt_hours); required with O(actions[].action=exempt), and only with it.
+        type: int
+      group_name:
+        description: As O(group_name); only with O(actions[].action=assign_to_group).
+        type: str
+      group_id:
+        description: As O(group_id); only with O(actions[].action=assign_to_group).
+        type: str
+      full_scan:
+        description: As O(full_scan); only with O(actions[].action=scan_threats).
+        type: bool
+      scan_types:
+        description: As O(scan_types); only with O(actions[].action=scan_threats).
+        type: list
+        elements: str
+        choices: [memory, system_volume, portable_volumes, additional_volumes, specific_path, boot_records]
+      scan_path:
+        description: As O(scan_path).
+        type: str
+      force:
+        description: As O(force).
+        type: bool
+        default: false
+  known_groups:
+    description:
+      - The groups as M(opswat.it_access.opswat_group_info) returned them (its RV(opswat.it_access.opswat_group_info#module:groups)
+        result), when the play has just looked them up. If every group the actions name is among them, the module
+        does not look the groups up again, and saves that request. Each item needs C(group_id) and C(group_name);
+        other keys are ignored.
+      - If a group an action names is not among them, the module looks the groups up as usual and does not use
+        this list. Pass a look-up made moments before in the same play. A group deleted or renamed since then is
+        written to as it was, and the API reports its devices as failed.
+    type: list
+    elements: dict
   allow_partial:
     description:
-      - When V(false), the task fails if any device failed, was not supported or was not found, after applying the
-        action to every device it could and reporting each one.
+      - When V(false), the task fails if any device (of any action) failed, was not supported or was not found,
+        after applying every action to every device it could and reporting each one.
       - When V(true), the same is reported and the task does not fail.
     type: bool
     default: false
@@ -116,13 +194,14 @@ notes:
     only) or C(agent 7.6.198.0 is older than 7.6.206.0).
   - A device action is never sent twice by the collection. After a timeout or a server error on an action request,
     the action may or may not have been applied to the devices of that request, so they are C(failed), with an
-    error that says so. The devices of the requests after it (50 devices a request) were never sent, so they are
-    C(not_sent). The task fails and its message gives the three counts (changed, outcome unknown, not sent). Run it
-    again, and the idempotent actions skip the devices already done.
+    error that says so. The devices of that action's requests after it (50 devices a request) were never sent, so
+    they are C(not_sent). The task fails and its message gives, for each action that stopped, the three counts
+    (changed, outcome unknown, not sent). Run it again, and the idempotent actions skip the devices already done.
   - Device ids are matched to the API's answers without regard to case; RV(devices[].id) is the id as given.
     On a service that matches ids case-sensitively, an id in another case is an unknown device.
   - Integer options, here and in the connection options, refuse booleans (V(exempt_hours=true) is an error,
     not one hour).
+  - This module replaces C(opswat_device_actions), which took what O(actions) takes.
 seealso:
   - module: opswat.it_access.opswat_device_info
   - module: opswat.it_access.opswat_group_info
@@ -196,12 +275,48 @@ EXAMPLES = r"""
         group_name: Quarantine
         device_ids: "{{ critical.devices | map(attribute='device_id') | list }}"
       when: critical.count > 0
+
+# Several actions in one task: each device is read once, every action is checked before any write
+- name: Quarantine the infected laptops, exempt the servers in their change window, scan the rest
+  opswat.it_access.opswat_device_action:
+    actions:
+      - action: assign_to_group
+        group_name: Quarantine
+        device_ids: "{{ infected_ids }}"
+      - action: exempt
+        exempt_hours: 8
+        device_ids: "{{ change_window_ids }}"
+      - action: scan_threats
+        full_scan: true
+        macs: "{{ suspicious_macs }}"
+    allow_partial: true
+  register: applied
+
+- name: Show what each action did
+  ansible.builtin.debug:
+    msg: "{{ item.action }}: {{ item.changed_ids | length }} changed, {{ item.failed_ids | length }} failed"
+  loop: "{{ applied.actions }}"
+  loop_control:
+    label: "{{ item.action }}"
+
+# A play that checks its groups first (a typo fails before a long listing) hands them over, saving a request.
+- name: Read the groups
+  opswat.it_access.opswat_group_info:
+  register: all_groups
+
+- name: Quarantine the devices found meanwhile, without looking the groups up again
+  opswat.it_access.opswat_device_action:
+    known_groups: "{{ all_groups.groups }}"
+    actions:
+      - action: assign_to_group
+        group_name: Quarantine
+        device_ids: "{{ infected_ids }}"
 """
 
 RETURN = r"""
 devices:
-  description: One entry per requested device, in the order given.
-  returned: always
+  description: With O(action), one entry per requested device, in the order given.
+  returned: with O(action)
   type: list
   elements: dict
   contains:
@@ -238,15 +353,48 @@ devices:
       returned: when result is failed, not_supported or not_sent
 changed_ids:
   description: The RV(devices[].id) of the devices that changed (or would change, in check mode).
-  returned: always
+  returned: with O(action)
   type: list
   elements: str
 failed_ids:
   description:
     - The RV(devices[].id) of the devices whose result is C(failed), C(not_supported), C(not_found) or C(not_sent).
-  returned: always
+  returned: with O(action)
   type: list
   elements: str
+actions:
+  description: With O(actions), one entry per action, in the order given.
+  returned: with O(actions)
+  type: list
+  elements: dict
+  contains:
+    action:
+      description: The action.
+      type: str
+      sample: assign_to_group
+    changed:
+      description: Whether at least one device of this action changed (or would change, in check mode).
+      type: bool
+      sample: true
+    devices:
+      description:
+        - One entry per device of this action, in the order given, with the keys of RV(devices)
+          (C(id), C(device_id), C(device_name), C(result), C(status), C(command_id), C(error)).
+      type: list
+      elements: dict
+    changed_ids:
+      description: The ids of this action's devices that changed (or would change, in check mode).
+      type: list
+      elements: str
+    failed_ids:
+      description:
+        - The ids of this action's devices whose result is C(failed), C(not_supported), C(not_found) or C(not_sent).
+      type: list
+      elements: str
+    error:
+      description: Why this action's write stopped (a timeout, a server error); null when it did not.
+      type: str
+      sample: null
 api_requests:
   description: The HTTP requests this task sent.
   returned: always
@@ -271,36 +419,42 @@ api_requests:
 """
 
 from ansible_collections.opswat.it_access.plugins.module_utils.actions import (
-    ACTION_OPTIONS, ACTION_RULES, check_action, device_results, diff_text, execute, partial_counts, stopped_message)
+    ACTION_OPTIONS, ACTION_RULES, check_action, check_actions, check_known_groups, execute, one_action_result,
+    several_actions_result)
+from ansible_collections.opswat.it_access.plugins.module_utils.devices import ACTIONS
 from ansible_collections.opswat.it_access.plugins.module_utils.module import run_module
 
-MODULE_OPTIONS = dict(ACTION_OPTIONS, allow_partial=dict(type="bool", default=False))
+# One action's options at the top level (``action`` then not required), or a list of them in ``actions``.
+MODULE_OPTIONS = dict(
+    ACTION_OPTIONS,
+    action=dict(type="str", choices=ACTIONS),
+    actions=dict(type="list", elements="dict", options=ACTION_OPTIONS, **ACTION_RULES),
+    known_groups=dict(type="list", elements="dict"),
+    allow_partial=dict(type="bool", default=False),
+)
+# ACTION_RULES for the top-level action, except that device_ids or macs is required only with ``action``; the
+# options of one action make no sense with ``actions``, whose items take them.
+MODULE_RULES = dict(
+    required_one_of=[("action", "actions")],
+    mutually_exclusive=ACTION_RULES["mutually_exclusive"] + [("action", "actions")] + [
+        ("actions", name) for name in ACTION_OPTIONS if name != "action"],
+    required_if=ACTION_RULES["required_if"] + [("action", name, ("device_ids", "macs"), True) for name in ACTIONS],
+)
 
 
 def run(module, client):
-    request = check_action(module.params)
-    execute(client, [request], module.check_mode)
-
-    result = device_results(request)
-    changed_ids = result["changed_ids"]
-    result["changed"] = bool(changed_ids)
-    if module._diff:
-        before, after = request.diff()
-        result["diff"] = dict(before=diff_text(before), after=diff_text(after))
-
-    if request.failure is not None:
-        result.update(failed=True, msg="%s; every device's result is in 'devices'." % stopped_message(request))
-    elif result["failed_ids"] and not module.params["allow_partial"]:
-        result.update(failed=True, msg="%s: %s (see failed_ids); the action %s to the other %d. Set"
-                                       " allow_partial=true to accept this."
-                                       % (request.action, partial_counts(request),
-                                          "would be applied" if module.check_mode else "was applied",
-                                          len(changed_ids)))
-    return result
+    params = module.params
+    several = params["actions"] is not None
+    requests = check_actions(params["actions"]) if several else [check_action(params)]
+    known_groups = check_known_groups(params["known_groups"])
+    execute(client, requests, module.check_mode, known_groups)
+    if several:
+        return several_actions_result(requests, module.check_mode, params["allow_partial"], module._diff)
+    return one_action_result(requests[0], module.check_mode, params["allow_partial"], module._diff)
 
 
 def main():
-    run_module(run, MODULE_OPTIONS, **ACTION_RULES)
+    run_module(run, MODULE_OPTIONS, **MODULE_RULES)
 
 
 if __name__ == "__main__":

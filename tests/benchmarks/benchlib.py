@@ -258,7 +258,7 @@ def remediation_minimum(devices, plans):
     reads, T = the distinct targets of all the rules, + ceil(C / 50) writes per rule, C = the devices the action
     changes (the reads show which devices it does not apply to, so those are not sent).
     The role sends exactly this: its module tasks share one token (``token_cache``), its group check before the
-    listing is the group look-up (handed to ``opswat_device_actions`` as ``known_groups``), and that one call reads
+    listing is the group look-up (handed to ``opswat_device_action`` as ``known_groups``), and that one call reads
     the targets of every rule together. ``listing_alone_requests`` is what a client without that check-mode promise
     needs. The bench's rules share no controlled state, so every device a rule matches (``ids``) is a target.
     """

@@ -70,8 +70,8 @@ def test_messages_in_check_mode_say_would(simulator, run_module):
     real = run_module("device_action", **options)
     assert real.failed and "the action was applied to the other 2" in real.msg, real.msg
 
-    many = run_module("device_actions", check=True, actions=[dict(options, device_ids=unknown),
-                                                             dict(action="unexempt", device_ids=good)])
+    many = run_module("device_action", check=True, actions=[dict(options, device_ids=unknown),
+                                                            dict(action="unexempt", device_ids=good)])
     assert many.failed and "every action would be applied to its other devices" in many.msg, many.msg
 
 
@@ -79,9 +79,9 @@ def test_messages_in_check_mode_say_would(simulator, run_module):
 
 @pytest.mark.parametrize("module, options, option", [
     ("device_action", dict(action="exempt", device_ids=["a"]), "exempt_hours"),
-    ("device_actions", dict(actions=[dict(action="unexempt", device_ids=["a"]), dict(action="exempt", device_ids=["b"])]),
+    ("device_action", dict(actions=[dict(action="unexempt", device_ids=["a"]), dict(action="exempt", device_ids=["b"])]),
      "actions[1].exempt_hours"),
-], ids=["device_action", "device_actions"])
+], ids=["action", "actions"])
 def test_exempt_needs_exempt_hours_before_any_request(simulator, run_module, module, options, option):
     outcome = run_module(module, **options)
     assert outcome.failed and outcome.msg.startswith(option + ": is required with action=exempt"), outcome.msg
@@ -99,8 +99,8 @@ def test_exempt_hours_0_is_sent_and_exempts_forever(simulator, run_module):
 BOOLEAN_INTEGERS = [
     ("device_action", dict(action="exempt", device_ids=["a"], exempt_hours=True), "exempt_hours"),
     ("device_action", dict(action="exempt", device_ids=["a"], exempt_hours=False), "exempt_hours"),
-    ("device_actions", dict(actions=[dict(action="exempt", device_ids=["a"], exempt_hours=1),
-                                     dict(action="exempt", device_ids=["b"], exempt_hours=True)]), "actions[1].exempt_hours"),
+    ("device_action", dict(actions=[dict(action="exempt", device_ids=["a"], exempt_hours=1),
+                                    dict(action="exempt", device_ids=["b"], exempt_hours=True)]), "actions[1].exempt_hours"),
     ("device_info", dict(max_devices=True), "max_devices"),
     ("device_info", dict(page_size=True), "page_size"),
     ("account_info", dict(requests_per_minute=True), "requests_per_minute"),

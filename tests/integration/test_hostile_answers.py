@@ -97,10 +97,10 @@ def test_device_action_reads_a_device_id_that_is_a_list_and_writes_nothing(simul
     assert write_entries(simulator) == []
 
 
-def test_device_actions_read_an_os_type_that_is_an_object_and_write_nothing(simulator, run_module):
+def test_a_list_of_actions_reads_an_os_type_that_is_an_object_and_write_nothing(simulator, run_module):
     answer(simulator, "detail", {"devices": [device(1, os_info=[{"type": {"name": "windows"}}])]})
-    result = run_module("device_actions", actions=[dict(action="scan_threats", full_scan=True,
-                                                        device_ids=["hostile0001"])])
+    result = run_module("device_action", actions=[dict(action="scan_threats", full_scan=True,
+                                                       device_ids=["hostile0001"])])
 
     assert_clear_failure(result, DETAILS + ": unexpected answer: devices[0].os_info[0].type is a JSON object,"
                                            " expected a string")

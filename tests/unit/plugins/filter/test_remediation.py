@@ -18,7 +18,9 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.opswat.it_access.plugins.filter import remediation
+from ansible_collections.opswat.it_access.plugins.module_utils import actions
 from ansible_collections.opswat.it_access.plugins.module_utils import devices as device_utils
+from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 
 NOW = "2025-06-30T12:00:00Z"
 NOW_EPOCH = calendar.timegm((2025, 6, 30, 12, 0, 0))
@@ -166,6 +168,28 @@ def test_groups_named_by_rules_must_exist():
     assert "remediation_rules[0] (typo): group_name: no group is named 'quarantine' (names are case-sensitive);" \
            " known groups: Default, Quarantine" in message
     assert "remediation_rules[1] (gone): group_id: no group has the id 'nope'" in message
+
+
+class GroupsClient(object):
+    """The module's client, as far as the group look-up goes."""
+
+    def __init__(self, groups):
+        self.groups = groups
+
+    def list_groups(self):
+        return self.groups
+
+
+@pytest.mark.parametrize("option, value", [("group_name", "quarantine"), ("group_id", "nope")])
+def test_the_role_and_the_module_say_the_same_of_an_unknown_group(option, value):
+    # One resolver: the role checks its rules' groups with the module's own check and words.
+    groups = GROUPS + [{"group_id": "5b8b", "group_name": "Quarantine"}]  # a name twice is listed once
+    request = actions.check_action({"action": "assign_to_group", "device_ids": ["a"], option: value})
+    with pytest.raises(InputError) as raised:
+        actions.resolve_groups(GroupsClient(groups), [request])
+    message = problems_of([rule("typo", action="assign_to_group", **{option: value})], groups=groups)
+    assert "remediation_rules[0] (typo): %s" % raised.value in message
+    assert str(raised.value).count("Quarantine") == (1 if option == "group_name" else 0)
 
 
 # -------------------------------------------------------------------------------------------------- plan
@@ -338,7 +362,7 @@ def test_summary_counts_each_rule_and_the_requests():
         rule("broken", {"device_type": ["server"]}, "exempt", exempt_hours=1),
         rule("later", {"device_type": ["server"]}, "exempt", exempt_hours=2),
     ], now=NOW)
-    # One opswat_device_actions result, one entry of "actions" per rule with targets (quarantine, broken).
+    # One opswat_device_action result of a list of actions, one entry of "actions" per rule with targets (quarantine, broken).
     applied = {"changed": True, "failed": True, "msg": "actions[1] (exempt) stopped: timed out",
                "api_requests": {"requests": 6}, "actions": [
                    {"action": "assign_to_group", "error": None,
@@ -401,7 +425,7 @@ def test_summary_in_check_mode_says_so_and_counts_the_group_check():
                                    " request(s), groups checked with 2; rules applied with 2; 7 request(s) in all")
 
 
-def test_plan_entries_carry_their_opswat_device_actions_item():
+def test_plan_entries_carry_their_item_of_opswat_device_action_actions():
     entries = remediation.plan(FLEET, [rule("q", {"severity": ["critical"]}, "assign_to_group", group_name="Q"),
                                        rule("s", {"severity": ["critical"]}, "scan_threats", full_scan=True)], now=NOW)
     assert entries[0]["device_action"] == dict(action="assign_to_group", group_name="Q", device_ids=entries[0]["targets"])

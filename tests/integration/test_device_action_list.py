@@ -2,8 +2,9 @@
 # Copyright (c) opswat.it_access contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""opswat_device_actions against the simulator: every action checked and every target read once before any write,
-conflicts, check mode and diff, batching per action, partial failure, and an action whose write fails."""
+"""opswat_device_action with a list of actions (``actions``) against the simulator: every action checked and every
+target read once before any write, conflicts, check mode and diff, batching per action, partial failure, an action
+whose write fails, options that do not go with ``actions``, and the removed opswat_device_actions."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,7 +12,7 @@ import pytest
 
 from conftest import diff_sides, requests_by_endpoint, write_entries
 
-MODULE = "opswat.it_access.opswat_device_actions"
+MODULE = "opswat.it_access.opswat_device_action"
 
 
 def ids_of(devices):
@@ -51,7 +52,7 @@ def written(sim):
 def run_counted(sim, run_module, **options):
     """One in-process run from an empty log; its api_requests must count every request the simulator saw."""
     sim.clear_log()
-    outcome = run_module("device_actions", **options)
+    outcome = run_module("device_action", **options)
     assert outcome["api_requests"]["requests"] == len(sim.request_log()), outcome
     return outcome
 
@@ -134,7 +135,7 @@ BAD_ACTIONS = [
 
 
 def test_bad_options_in_several_actions_are_all_reported_at_once_before_any_request(simulator, run_module):
-    outcome = run_module("device_actions", actions=[
+    outcome = run_module("device_action", actions=[
         dict(action="exempt", exempt_hours=24, device_ids=["a"]),
         dict(action="exempt", device_ids=["b"], exempt_hours=70000),
         dict(action="exempt", exempt_hours=24, device_ids=["c"]),
@@ -148,7 +149,7 @@ def test_bad_options_in_several_actions_are_all_reported_at_once_before_any_requ
 
 @pytest.mark.parametrize("actions, prefix", BAD_ACTIONS, ids=[case[1].rstrip(": ") for case in BAD_ACTIONS])
 def test_a_bad_suboption_anywhere_fails_naming_it_before_any_request(simulator, run_module, actions, prefix):
-    outcome = run_module("device_actions", actions=actions)
+    outcome = run_module("device_action", actions=actions)
     assert outcome.failed and outcome.exit_code == 1 and outcome.msg.startswith(prefix), outcome.msg
     assert simulator.request_log() == []
 
@@ -305,3 +306,55 @@ def test_through_ansible_playbook_with_the_action_groups_module_defaults(simulat
     assert sorted(diff_sides(applied)[0]) == ["actions[0] (exempt)", "actions[1] (assign_to_group)"]
     assert not again["changed"] and written(simulator) == [("exempt", ids_of(exempt)), ("assign_to_group", ids_of(regroup))]
     assert applied["api_requests"]["requests"] + again["api_requests"]["requests"] == len(simulator.request_log())
+
+
+# ----------------------------------------------------------------------------------------- one action or a list
+
+ONE_ACTION_OPTIONS = dict(device_ids=["a"], macs=["aa:bb:cc:dd:ee:ff"], exempt_hours=24, group_name="Finance",
+                          group_id="default", full_scan=True, scan_types=["memory"], scan_path="/tmp", force=False)
+
+
+def test_action_with_actions_fails_naming_both_before_any_request(simulator, run_module):
+    outcome = run_module("device_action", action="exempt", exempt_hours=24, device_ids=["a"],
+                         actions=[dict(action="unexempt", device_ids=["b"])])
+    assert outcome.failed and "mutually exclusive: action|actions" in outcome.msg, outcome.msg
+    assert simulator.request_log() == []
+
+
+@pytest.mark.parametrize("option", sorted(ONE_ACTION_OPTIONS))
+def test_an_option_of_one_action_with_actions_fails_naming_both_before_any_request(simulator, run_module, option):
+    # force=False too: given, it says the user thinks it applies to the list, which it does not.
+    outcome = run_module("device_action", actions=[dict(action="unexempt", device_ids=["b"])],
+                         **{option: ONE_ACTION_OPTIONS[option]})
+    assert outcome.failed and "mutually exclusive: actions|%s" % option in outcome.msg, outcome.msg
+    assert simulator.request_log() == []
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(device_ids=["a"]), "one of the following is required: action, actions"),
+    (dict(action="unexempt"), "action is unexempt but any of the following are missing: device_ids, macs"),
+], ids=["neither", "action-without-devices"])
+def test_a_task_without_an_action_or_its_devices_fails_before_any_request(simulator, run_module, options, message):
+    outcome = run_module("device_action", **options)
+    assert outcome.failed and message in outcome.msg, outcome.msg
+    assert simulator.request_log() == []
+
+
+def test_one_action_takes_known_groups_too(simulator, run_module):
+    device = pick(simulator, 1, not_group="Finance")
+    outcome = run_counted(simulator, run_module, known_groups=groups_of(simulator, "Finance"),
+                          action="assign_to_group", group_name="Finance", device_ids=ids_of(device))
+    assert not outcome.failed and outcome["changed_ids"] == ids_of(device), outcome
+    assert "actions" not in outcome.result and [entry["endpoint"] for entry in simulator.request_log()] == [
+        "token", "detail", "action"]
+    assert simulator.fleet.device(device[0]["device_id"])["group_name"] == "Finance"
+
+
+def test_the_removed_opswat_device_actions_fails_the_play_saying_what_to_use(simulator, run_play):
+    task = {"id": "old", "opswat.it_access.opswat_device_actions": dict(actions=[
+        dict(action="unexempt", device_ids=ids_of(exemptable(simulator, 1)))])}
+    play = run_play([task], verbosity=0, expect_rc=1)
+    output = " ".join(play.output.split())
+    assert "'opswat.it_access.opswat_device_actions' module has been removed" in output, output[-3000:]
+    assert "Use opswat.it_access.opswat_device_action with the same options" in output, output[-3000:]
+    assert simulator.request_log() == []
