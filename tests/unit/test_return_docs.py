@@ -37,10 +37,6 @@ API_REQUESTS = {
     },
 }
 
-# Their RETURN blocks are rewritten where the two action modules become one; the merge applies this wording.
-PENDING = {"opswat_device_action", "opswat_device_actions"}
-
-
 def _modules():
     return sorted(name[:-3] for name in os.listdir(MODULES_DIR) if name.endswith(".py") and name != "__init__.py")
 
@@ -62,10 +58,6 @@ def _without_samples(doc):
     return doc
 
 
-@pytest.mark.parametrize("module", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="applied with the merge of the action modules"))
-    if name in PENDING else name
-    for name in _modules()
-])
+@pytest.mark.parametrize("module", _modules())
 def test_api_requests_is_documented_the_same_way_in_every_module(module):
     assert _without_samples(_return_doc(module)["api_requests"]) == API_REQUESTS
