@@ -163,3 +163,19 @@ def diff_sides(result):
 def write_entries(sim):
     """Requests that could change state: every device action request."""
     return requests_by_endpoint(sim, "action")
+
+
+def exemptable(sim, count):
+    """The first ``count`` devices of the fleet that an exempt can change (compliant or non-compliant)."""
+    devices = [d for d in sim.fleet.devices if d["status"] in ("compliant", "non_compliant")][:count]
+    assert len(devices) == count
+    return devices
+
+
+def ids_of(devices):
+    return [device["device_id"] for device in devices]
+
+
+def results(task_result):
+    """``(id, result)`` of each device of a module's (or one action's) result, in order."""
+    return [(entry["id"], entry["result"]) for entry in task_result["devices"]]

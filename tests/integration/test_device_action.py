@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from conftest import diff_sides, write_entries
+from conftest import diff_sides, exemptable, ids_of, results, write_entries
 
 ACTION = "opswat.it_access.opswat_device_action"
 
@@ -20,20 +20,6 @@ def action_task(task_id, ignore_errors=False, **options):
     if ignore_errors:
         task["ignore_errors"] = True  # the test reads the failure from the registered result
     return task
-
-
-def exemptable(sim, count):
-    devices = [d for d in sim.fleet.devices if d["status"] in ("compliant", "non_compliant")][:count]
-    assert len(devices) == count
-    return devices
-
-
-def ids_of(devices):
-    return [device["device_id"] for device in devices]
-
-
-def results(task_result):
-    return [(entry["id"], entry["result"]) for entry in task_result["devices"]]
 
 
 def assert_batched(entries, total):

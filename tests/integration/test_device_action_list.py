@@ -10,13 +10,9 @@ from __future__ import absolute_import, division, print_function
 
 import pytest
 
-from conftest import diff_sides, requests_by_endpoint, write_entries
+from conftest import diff_sides, ids_of, requests_by_endpoint, results, write_entries
 
 MODULE = "opswat.it_access.opswat_device_action"
-
-
-def ids_of(devices):
-    return [device["device_id"] for device in devices]
 
 
 def mac_of(device):
@@ -38,10 +34,6 @@ def pick(sim, count, exclude=(), **wanted):
 
 def exemptable(sim, count, exclude=()):
     return pick(sim, count, exclude, status=("compliant", "non_compliant"))
-
-
-def results(action_result):
-    return [(entry["id"], entry["result"]) for entry in action_result["devices"]]
 
 
 def written(sim):

@@ -9,23 +9,9 @@ from __future__ import absolute_import, division, print_function
 
 import pytest
 
-from conftest import diff_sides, write_entries
+from conftest import diff_sides, exemptable, ids_of, results, write_entries
 
 ACTION = "opswat.it_access.opswat_device_action"
-
-
-def exemptable(sim, count):
-    devices = [d for d in sim.fleet.devices if d["status"] in ("compliant", "non_compliant")][:count]
-    assert len(devices) == count
-    return devices
-
-
-def ids_of(devices):
-    return [device["device_id"] for device in devices]
-
-
-def results(task_result):
-    return [(entry["id"], entry["result"]) for entry in task_result["devices"]]
 
 
 # ----------------------------------------------------------------------------------------- after a failed write
