@@ -37,6 +37,7 @@ API_REQUESTS = {
     },
 }
 
+
 def _modules():
     return sorted(name[:-3] for name in os.listdir(MODULES_DIR) if name.endswith(".py") and name != "__init__.py")
 
