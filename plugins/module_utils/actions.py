@@ -391,8 +391,8 @@ def write(client, request):
                 entry["error"] = "the API's answer did not mention this device"
                 continue
             entry["error"] = request.failure.message
-            # Unknown unless the client knows the answer proves the request was not processed.
-            if getattr(request.failure, "may_have_been_applied", True):
+            # The client marks the failures that leave the outcome unknown; any other proves nothing was applied.
+            if request.failure.may_have_been_applied:
                 request.outcome_unknown.append(entry["id"])
             else:
                 request.refused.append(entry["id"])

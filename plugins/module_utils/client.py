@@ -239,7 +239,6 @@ class Client(object):
                 error.completed_results = list(results)
                 error.failed_batch_ids = batch
                 error.unsent_ids = [value for later in batches[index + 1:] for value in later]
-                error.may_have_been_applied = ACTION_MAY_HAVE_BEEN_APPLIED in error.message
                 raise
             results.extend(batch_results)
         return results
@@ -327,8 +326,8 @@ class Client(object):
     def _action_results(self, response, data):
         """The v3.1+ list ``[{id, status, command_id}]`` or the v3.0 object ``{id: status}``, as the list form."""
         def unexpected(what):
-            return self._unexpected("POST", DEVICE_ACTION_PATH, response,
-                                    "%s. %s" % (what, ACTION_MAY_HAVE_BEEN_APPLIED))
+            return _outcome_unknown(self._unexpected("POST", DEVICE_ACTION_PATH, response,
+                                                     "%s. %s" % (what, ACTION_MAY_HAVE_BEEN_APPLIED)))
 
         results = []
         if isinstance(data, list):
@@ -420,8 +419,10 @@ class Client(object):
                     fault_retries += 1
                     self._back_off(fault_retries, "%s %s: the answer is not valid JSON" % (method, requested))
                     continue
-                raise self._unexpected(method, path, response, "the answer is not valid JSON%s"
-                                       % ("" if idempotent else ". " + ACTION_MAY_HAVE_BEEN_APPLIED))
+                if idempotent:
+                    raise self._unexpected(method, path, response, "the answer is not valid JSON")
+                raise _outcome_unknown(self._unexpected(method, path, response, "the answer is not valid JSON. "
+                                                        + ACTION_MAY_HAVE_BEEN_APPLIED))
             raise self._status_error(method, path, response, idempotent, fault_retries)
 
     def _send(self, method, path, params, json_body, form_body):
@@ -605,7 +606,8 @@ class Client(object):
         if short_body:
             message += ": %s" % short_body
         message += _after_retries(fault_retries)
-        if status >= 500 and not idempotent:
+        outcome_unknown = status >= 500 and not idempotent
+        if outcome_unknown:
             message += ". " + ACTION_MAY_HAVE_BEEN_APPLIED
         api_url = urlsplit(self._config.api_url)
         if status == 404 and api_url.path.rstrip("/"):
@@ -614,7 +616,8 @@ class Client(object):
                 " example %s" % (api_url.path.rstrip("/"), api_url._replace(path="").geturl()))
         if status == 404:
             return NotFoundError(self.redact(message), status=status, body=body)
-        return ApiError(self.redact(message), status=status, body=body)
+        error = ApiError(self.redact(message), status=status, body=body)
+        return _outcome_unknown(error) if outcome_unknown else error
 
     def _transport_error(self, method, path, failure, idempotent, fault_retries):
         path = self._requested_path(path)
@@ -635,12 +638,20 @@ class Client(object):
         else:
             message = "%s %s: %s" % (method, path, failure.reason)
         message += _after_retries(fault_retries)
-        if not idempotent and failure.sent:
+        outcome_unknown = not idempotent and failure.sent
+        if outcome_unknown:
             message += ". " + ACTION_MAY_HAVE_BEEN_APPLIED
-        return TransportError(self.redact(message), transport_failure=failure.kind)
+        error = TransportError(self.redact(message), transport_failure=failure.kind)
+        return _outcome_unknown(error) if outcome_unknown else error
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _outcome_unknown(error):
+    """``error``, marked as leaving a device action's outcome unknown (its message says so already)."""
+    error.may_have_been_applied = True
+    return error
 
 
 def _after_retries(count):

@@ -21,6 +21,10 @@ class OpswatError(Exception):
     they must already be redacted.
     """
 
+    # True when a device action failed in a way that leaves its outcome unknown (a 5xx, a timeout, a dropped or
+    # unreadable answer): the message then says the action may have been applied. Set where the error is built.
+    may_have_been_applied = False
+
     def __init__(self, message, **details):
         super(OpswatError, self).__init__(message)
         self.message = message

@@ -554,6 +554,7 @@ def test_action_is_never_retried_after_5xx(harness, status):
         client.device_action("delete", ids=["d1"])
     assert "may have been applied" in str(caught.value)
     assert "check the devices' state before running it again" in str(caught.value)
+    assert caught.value.may_have_been_applied
     assert client.metrics == dict(requests=1, throttled=0, retries=0, waited_seconds=0.0)
 
 
@@ -563,7 +564,7 @@ def test_action_is_never_retried_after_a_timeout_or_a_drop(harness, kind):
     client = harness.client()
     with pytest.raises(TransportError) as caught:
         client.device_action("delete", ids=["d1"])
-    assert "may have been applied" in str(caught.value)
+    assert "may have been applied" in str(caught.value) and caught.value.may_have_been_applied
     assert caught.value.completed_results == []
     assert client.metrics["requests"] == 1
 
@@ -581,7 +582,7 @@ def test_action_refused_until_retries_run_out_says_nothing_was_applied(harness):
         harness.expect("POST", ACTION, fail=(NOT_SENT, "Connection refused"))
     with pytest.raises(TransportError) as caught:
         harness.client().device_action("delete", ids=["d1"])
-    assert "may have been applied" not in str(caught.value)
+    assert "may have been applied" not in str(caught.value) and not caught.value.may_have_been_applied
 
 
 def test_action_tls_failure(harness):

@@ -128,6 +128,7 @@ def test_a_write_that_stops_marks_the_unsent_devices_not_sent():
     found = dict((key, device(device_id=key, status="exempted")) for key in ("a", "b", "c"))
     request = planned(["a", "b", "c"], found)
     error = ApiError("POST /x failed: HTTP 503. The action may have been applied: check.", status=503)
+    error.may_have_been_applied = True  # as the client marks a 5xx answer to a device action
     actions.write(StubClient([dict(id="a", status=1)], error=error, unsent=["c"]), request)
     assert [entry["result"] for entry in request.results] == ["changed", "failed", "not_sent"]
     assert request.outcome_unknown == ["b"] and request.failed_ids() == ["b", "c"]
