@@ -55,13 +55,14 @@ def normalize_mac(value, option="macs"):
                              " AA-BB-CC-DD-EE-FF or aabb.ccdd.eeff)" % (value,))
 
 
-def unique(values):
-    """``values`` without duplicates, first occurrence kept."""
+def unique(values, key=None):
+    """``values`` without duplicates (values whose ``key`` is the same, with ``key``), first occurrence kept."""
     seen = set()
     result = []
     for value in values:
-        if value not in seen:
-            seen.add(value)
+        marker = value if key is None else key(value)
+        if marker not in seen:
+            seen.add(marker)
             result.append(value)
     return result
 
@@ -76,13 +77,7 @@ def id_key(device_id):
 
 def unique_ids(device_ids):
     """``device_ids`` without repeats in any case, the first spelling kept."""
-    seen = set()
-    result = []
-    for device_id in device_ids:
-        if id_key(device_id) not in seen:
-            seen.add(id_key(device_id))
-            result.append(device_id)
-    return result
+    return unique(device_ids, key=id_key)
 
 
 def unique_strings(option, values):
