@@ -189,11 +189,11 @@ gate-simulator: venv-primary sync
 
 gate-integration: venv-primary sync
 	@$(IN_TREE) $(PRIMARY) PYTHONPATH="$(TREE)/tests/simulator" \
-	  $(GATE) integration $(CI)/pytest-gate tests/integration -n $(INTEGRATION_WORKERS)
+	  $(GATE) integration $(CI)/pytest-gate tests/functional -n $(INTEGRATION_WORKERS)
 
 gate-integration-oldest: venv-oldest sync
 	@$(IN_TREE) $(OLDEST) PYTHONPATH="$(TREE)/tests/simulator" \
-	  $(GATE) integration-oldest $(CI)/pytest-gate tests/integration -n $(INTEGRATION_WORKERS) $(INTEGRATION_OLDEST_ARGS)
+	  $(GATE) integration-oldest $(CI)/pytest-gate tests/functional -n $(INTEGRATION_WORKERS) $(INTEGRATION_OLDEST_ARGS)
 
 gate-reliability: venv-primary sync
 	@$(IN_TREE) $(PRIMARY) PYTHONPATH="$(TREE)/tests/simulator" \

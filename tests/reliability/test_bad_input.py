@@ -5,7 +5,7 @@
 """Bad input: every malformed value fails with a message that names the option, and the simulator sees no write
 (for almost every case: no request at all).
 
-tests/integration already covers opswat_device_action's own options (test_device_action.py BAD_INPUTS), the role's
+tests/functional already covers opswat_device_action's own options (test_device_action.py BAD_INPUTS), the role's
 rule checks and a few inventory options; this file covers the rest: the read modules, the connection options, the
 environment variables, more of the inventory plugin and of the role, and the plain-http warning.
 """

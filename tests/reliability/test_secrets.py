@@ -7,7 +7,7 @@
 Searched: every byte of ansible-playbook and ansible-inventory output at -vvvv, every returned value, every error
 message and result key, the simulator's request log (memory and file) and the pacing state files. The error paths
 are the point: a 401 whose body echoes the token, a 5xx whose body quotes every secret, malformed and truncated
-JSON, timeouts, TLS failures. tests/integration runs its whole suite at -vvvv with the same leak check.
+JSON, timeouts, TLS failures. tests/functional runs its whole suite at -vvvv with the same leak check.
 """
 
 from __future__ import absolute_import, division, print_function

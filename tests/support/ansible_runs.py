@@ -2,7 +2,7 @@
 # Copyright (c) opswat.it_access contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Real ``ansible-playbook`` and ``ansible-inventory`` runs for the integration and reliability suites.
+"""Real ``ansible-playbook`` and ``ansible-inventory`` runs for the functional and reliability suites.
 
 Every run gets a clean environment (no stray ``OPSWAT_*``, no colour, a private local temp) and its whole output,
 and whatever it returns, is searched for ``secrets`` (a list of strings, or a callable returning one, called after

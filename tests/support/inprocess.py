@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Run a module of the collection in the test process, the way Ansible runs it on a target, minus the process.
 
-Used by the integration and reliability suites. A module run this way still talks real HTTP to the simulator;
+Used by the functional and reliability suites. A module run this way still talks real HTTP to the simulator;
 what it skips is ansible-playbook's start-up and the AnsiballZ process (about 1 s of CPU a task on these machines),
 so a behaviour test costs milliseconds. The suites keep real ``ansible-playbook`` runs for what only Ansible
 proves: module_defaults and the action group, ``--check``/``--diff`` flags, -vvvv output, the role, the

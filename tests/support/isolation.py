@@ -2,7 +2,7 @@
 # Copyright (c) opswat.it_access contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Autouse fixtures of the integration and reliability suites: every test sees the collection as a new machine
+"""Autouse fixtures of the functional and reliability suites: every test sees the collection as a new machine
 would. Each suite's conftest imports them (an imported fixture is registered like one defined there)."""
 
 from __future__ import absolute_import, division, print_function

@@ -2,7 +2,7 @@
 # Copyright (c) opswat.it_access contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Integration tests against the simulator over real HTTP: ansible-playbook runs at -vvvv, and in-process module runs.
+"""Functional tests against the simulator over real HTTP: ansible-playbook runs at -vvvv, and in-process module runs.
 
 What only Ansible can prove runs through ``ansible-playbook`` (``run_play``): module_defaults of the action group,
 the ``--check``/``--diff`` flags, environment variables, -vvvv output, the role, the playbooks and the inventory.
