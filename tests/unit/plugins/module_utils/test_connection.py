@@ -2,18 +2,15 @@
 # Copyright (c) opswat.it_access contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The connection options: one definition generating the argument spec, the doc fragments and the env vars."""
+"""The connection options: one definition generating the argument spec and the env vars (the doc fragments:
+tests/unit/plugins/doc_fragments/test_connection_fragment.py)."""
 
 from __future__ import absolute_import, division, print_function
 
-import json
-
 import pytest
-import yaml
 
 from ansible_collections.opswat.it_access.plugins.module_utils import connection
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
-from ansible_collections.opswat.it_access.plugins.doc_fragments.connection import ModuleDocFragment
 
 EXPECTED_ENV = {
     "api_url": "OPSWAT_API_URL", "access_token": "OPSWAT_ACCESS_TOKEN", "client_id": "OPSWAT_CLIENT_ID",
@@ -37,25 +34,6 @@ def test_argument_spec_has_every_option_with_its_env_fallback_and_no_log():
     assert spec["rate_limit_window"] == dict(type="float", default=60, fallback=spec["rate_limit_window"]["fallback"])
     assert spec["timeout"]["default"] == 30
     assert spec["token_cache"] == dict(type="bool", default=True, fallback=spec["token_cache"]["fallback"])
-
-
-def test_doc_fragments_are_generated_from_the_options():
-    """plugins/doc_fragments/connection.py is written by tools/generate_doc_fragment.py (make fragments)."""
-    assert yaml.safe_load(ModuleDocFragment.DOCUMENTATION) == json.loads(connection.doc_fragment(with_env=False))
-    assert yaml.safe_load(ModuleDocFragment.PLUGIN) == json.loads(connection.doc_fragment(with_env=True))
-
-
-def test_doc_fragments_document_the_same_options_types_and_defaults():
-    module_doc = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
-    plugin_doc = yaml.safe_load(ModuleDocFragment.PLUGIN)["options"]
-    spec = connection.argument_spec()
-    assert set(module_doc) == set(plugin_doc) == set(spec)
-    for name, entry in spec.items():
-        assert module_doc[name]["type"] == entry["type"]
-        assert module_doc[name].get("default") == entry.get("default")
-        assert "env" not in module_doc[name]
-        assert plugin_doc[name]["env"] == [{"name": EXPECTED_ENV[name]}]
-        assert "E(%s)" % EXPECTED_ENV[name] in " ".join(module_doc[name]["description"])
 
 
 @pytest.fixture(autouse=True)
