@@ -69,7 +69,7 @@ GATE            := $(CI)/gate
 IN_TREE         := cd "$(TREE)" &&
 
 # ---- gates, in the order `make test` runs them (ansible-test first) ---------------------------------------
-GATES := sanity units units-oldest simulator integration integration-oldest reliability reliability-oldest \
+GATES := sanity units units-oldest integration-targets simulator integration integration-oldest reliability reliability-oldest \
          bench-quick ansible-lint docs-lint docs-site changelog-lint build-install execution-environment galaxy-importer molecule
 
 # Two make runs in one checkout share the venvs, the tree copy and the gate records: every public target that
@@ -82,7 +82,7 @@ define run_gates
 	@$(LOCKED) $(CI)/run-gates "$(2)" $(1)
 endef
 
-.PHONY: help test sanity units integration reliability soak ee fragments lint docs-lint docs-site changelog-lint build-install importer molecule \
+.PHONY: help test sanity units integration-targets integration reliability soak ee fragments lint docs-lint docs-site changelog-lint build-install importer molecule \
         sim-tests demo docs build simulator bench clean setup venvs do-build do-docs do-demo do-bench venv-primary venv-oldest venv-importer sync pybin $(addprefix gate-,$(GATES))
 
 help: ## List the targets
@@ -101,10 +101,13 @@ sanity: ## ansible-test sanity (every test on Python 3.12, compile on 3.9-3.13)
 units: ## Unit tests on ansible-core 2.21/Py3.12 and 2.19/Py3.11
 	$(call run_gates,units units-oldest,venv-primary venv-oldest)
 
+integration-targets: ## ansible-test integration: tests/integration/targets, each against a simulator of its own
+	$(call run_gates,integration-targets,venv-primary)
+
 sim-tests: ## The simulator's own tests (pytest tests/simulator/tests)
 	$(call run_gates,simulator,venv-primary)
 
-integration: ## Integration tests against the simulator, on both cores
+integration: ## The functional suite (tests/functional) against the simulator, on both cores
 	$(call run_gates,integration integration-oldest,venv-primary venv-oldest)
 
 reliability: ## Fault matrix, bad input, secrets and a short soak, on both cores
@@ -182,6 +185,9 @@ gate-units: venv-primary sync
 
 gate-units-oldest: venv-oldest sync
 	@$(IN_TREE) $(OLDEST) $(GATE) units-oldest ansible-test units --local --python $(OLDEST_PY) --color no
+
+gate-integration-targets: venv-primary sync
+	@$(IN_TREE) $(PRIMARY) $(GATE) integration-targets ansible-test integration --local --python $(PRIMARY_PY) --color no
 
 gate-simulator: venv-primary sync
 	@$(IN_TREE) $(PRIMARY) PYTHONPATH="$(TREE)/tests/simulator" \
