@@ -62,8 +62,10 @@ def test_a_typed_error_fails_with_its_message_option_and_the_requests_spent(modu
 
 
 def test_a_result_marked_failed_fails_the_task_and_keeps_every_key(module_harness):
-    result = module_harness.run(main_of(lambda module, client: dict(changed=True, failed=True, msg="2 failed",
-                                                                      devices=["d1"])))
+    def run(module, client):
+        return dict(changed=True, failed=True, msg="2 failed", devices=["d1"])
+
+    result = module_harness.run(main_of(run))
     assert result.exit_code == 1
     assert result["failed"] is True
     assert result["msg"] == "2 failed"
