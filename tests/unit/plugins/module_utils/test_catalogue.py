@@ -109,4 +109,3 @@ def test_the_module_documentation_is_the_catalogue():
     assert re.findall(r"C\(([^)]+)\)", commands) == [name for name in catalogue.ACTIONS if not catalogue.CATALOGUE[name].idempotent]
     for option, action in catalogue.ACTION_ONLY_OPTIONS.items():
         assert "O(action=%s)" % action in " ".join(options[option]["description"]), option
-
