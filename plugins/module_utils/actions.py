@@ -182,14 +182,15 @@ def find_group(groups, group_name=None, group_id=None):
 def resolve_groups(client, requests, known_groups=None):
     """Give each ``assign_to_group`` action its group's id and name from one listing of the groups.
 
-    With ``known_groups`` (check_known_groups) holding every group the actions name, no request is sent: the
-    caller has just looked them up. Otherwise the groups are listed, once, and ``known_groups`` is not used.
-    An unknown group is an InputError naming its option, before any write. No request without such an action.
+    ``known_groups`` is the module's option as given: checked first (``check_known_groups``), with or without an
+    ``assign_to_group`` action. When it holds every group the actions name, no request is sent: the caller has
+    just looked them up. Otherwise the groups are listed, once, and ``known_groups`` is not used. An unknown
+    group is an InputError naming its option, before any write. No request without such an action.
     """
+    groups = check_known_groups(known_groups)
     assigning = [request for request in requests if request.action == "assign_to_group"]
     if not assigning:
         return
-    groups = known_groups or []
     if not all(_group_of(groups, request.group_name, request.group_id) for request in assigning):
         groups = client.list_groups()
     for request in assigning:

@@ -422,7 +422,7 @@ api_requests:
 """
 
 from ansible_collections.opswat.it_access.plugins.module_utils.actions import (
-    check_action, check_actions, check_known_groups, execute, one_action_result, several_actions_result)
+    check_action, check_actions, execute, one_action_result, several_actions_result)
 from ansible_collections.opswat.it_access.plugins.module_utils.catalogue import ACTION_OPTIONS, ACTION_RULES, ACTIONS
 from ansible_collections.opswat.it_access.plugins.module_utils.module import run_module
 
@@ -448,8 +448,7 @@ def run(module, client):
     params = module.params
     several = params["actions"] is not None
     requests = check_actions(params["actions"]) if several else [check_action(params)]
-    known_groups = check_known_groups(params["known_groups"])
-    execute(client, requests, module.check_mode, known_groups)
+    execute(client, requests, module.check_mode, params["known_groups"])
     if several:
         return several_actions_result(requests, module.check_mode, params["allow_partial"], module._diff)
     return one_action_result(requests[0], module.check_mode, params["allow_partial"], module._diff)
