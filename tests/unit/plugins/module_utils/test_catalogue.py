@@ -109,3 +109,11 @@ def test_the_module_documentation_is_the_catalogue():
     assert re.findall(r"C\(([^)]+)\)", commands) == [name for name in catalogue.ACTIONS if not catalogue.CATALOGUE[name].idempotent]
     for option, action in catalogue.ACTION_ONLY_OPTIONS.items():
         assert "O(action=%s)" % action in " ".join(options[option]["description"]), option
+
+
+def test_the_readme_table_is_the_catalogue():
+    with open(os.path.join(ROOT, "README.md")) as handle:
+        row = [line for line in handle if line.startswith("| `opswat.it_access.opswat_device_action` |")][0]
+    idempotent, commands = re.match(r"[^|]*\| [^|]*\| (.*) \(idempotent\), and (.*) \(commands\)", row).groups()
+    assert idempotent.split(", ") == [name for name in catalogue.ACTIONS if catalogue.CATALOGUE[name].idempotent]
+    assert commands.split(", ") == [name for name in catalogue.ACTIONS if not catalogue.CATALOGUE[name].idempotent]
