@@ -192,13 +192,14 @@ class Action(object):
     task. ``controls``: the state a remediation rule of this action claims on a device (its exemption, its
     group, a scan). ``state``: for an action that sets a status, (diff key, that status, whether the action
     makes the device have it). ``applies``: ``(applies, reason)`` for a device, ``applies`` None when the
-    device lacks the data. ``applies_to``: the documented table's words.
+    device lacks the data; built by ``applicability`` from the action's name, which its reasons say.
+    ``applies_to``: the documented table's words.
     """
 
-    def __init__(self, name, applies, applies_to, options=(), params=no_params, idempotent=True, writes=None,
+    def __init__(self, name, applicability, applies_to, options=(), params=no_params, idempotent=True, writes=None,
                  controls=None, state=None):
         self.name = name
-        self.applies = applies(name)
+        self.applies = applicability(name)
         self.applies_to = applies_to
         self.options = options
         self.params = params
