@@ -43,7 +43,12 @@ def test_only_the_devices_that_need_it_are_written(harness):
     assert results(request) == [("A", "changed"), ("b", "unchanged"), ("gone", "not_found")]
     assert request.diff() == ({"A": {"exempted": True, "device_name": "one"}},
                               {"A": {"exempted": False, "device_name": "one"}})
-    assert actions.one_action_result(request, False, False, False)["failed"] is True  # gone is not found
+    failed = actions.one_action_result(request, False, False, False)  # gone is not found: a partial failure
+    assert failed["failed"] is True and failed["failed_ids"] == ["gone"] and failed["changed_ids"] == ["A"]
+    assert failed["msg"] == ("unexempt: 0 device(s) failed, 0 not supported, 1 not found (see failed_ids); the action"
+                             " was applied to the other 1. Set allow_partial=true to accept this.")
+    accepted = actions.one_action_result(request, False, True, False)
+    assert "failed" not in accepted and accepted["changed"] is True
 
 
 def test_check_mode_reads_predicts_and_writes_nothing(harness):
