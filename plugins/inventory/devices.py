@@ -168,7 +168,6 @@ vars_prefix: itaccess_
 strict: true
 """
 
-import hashlib
 import json
 import os
 import re
@@ -180,11 +179,11 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible_collections.opswat.it_access.plugins.module_utils.client import Client
 from ansible_collections.opswat.it_access.plugins.module_utils.connection import CONNECTION_OPTIONS, config_from_params
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
-    DEVICE_BLOCK_FIELDS, DEVICE_VALUE_FIELDS, FILTER_CHOICES, check_listing_options, list_matching, misshapen_field,
-    validate_filters)
+    FILTER_CHOICES, check_listing_options, list_matching, validate_filters)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import OpswatError
 from ansible_collections.opswat.it_access.plugins.plugin_utils.inventory import (
-    ANSIBLE_HOST_SOURCES, HOSTNAME_SOURCES, ansible_host, assign_hostnames, device_hostvars, untrusted_copy)
+    ANSIBLE_HOST_SOURCES, HOSTNAME_SOURCES, ansible_host, assign_hostnames, cache_digest, cached_devices,
+    device_hostvars)
 
 PLUGIN_NAME = "opswat.it_access.devices"
 FILE_SUFFIXES = ("opswat.yml", "opswat.yaml")
@@ -351,13 +350,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def devices_cache_key(self, path, settings):
         """The cache key: the inventory file, the API URL, the client ID, the filters and max_devices; no secret."""
-        identity = dict(
-            api_url=settings.config.api_url,
-            client_id=settings.config.client_id,
-            filters=dict((name, sorted(values)) for name, values in settings.filters.items()),
-            max_devices=settings.max_devices,
-        )
-        digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+        digest = cache_digest(settings.config, settings.filters, settings.max_devices)
         return "%s_%s" % (self.get_cache_key(path), digest)
 
     def _read_cache(self, cache_key):
@@ -366,14 +359,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         except KeyError:
             self.display.vvv("%s: no cached devices, listing them" % PLUGIN_NAME)
             return None
-        if (not isinstance(entry, dict) or entry.get("format") != CACHE_FORMAT or not isinstance(entry.get("devices"), list)
-                or not all(isinstance(device, dict) for device in entry["devices"])
-                # An entry written before the client checked the fields it lists: listed again, it fails clearly.
-                or any(misshapen_field(device, DEVICE_VALUE_FIELDS, DEVICE_BLOCK_FIELDS) for device in entry["devices"])):
+        devices = cached_devices(entry, CACHE_FORMAT)
+        if devices is None:
             self.display.vvv("%s: the cache entry has another format, listing the devices again" % PLUGIN_NAME)
             return None
-        self.display.v("%s: %d devices from the cache, no request sent" % (PLUGIN_NAME, len(entry["devices"])))
-        return untrusted_copy(entry["devices"])
+        self.display.v("%s: %d devices from the cache, no request sent" % (PLUGIN_NAME, len(devices)))
+        return devices
 
     # ------------------------------------------------------------------ the API
 

@@ -3,18 +3,20 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Host building of the devices inventory plugin (plugins/inventory/devices.py): host names, ansible_host, host
-variables, and copies of the API's strings that can never render as templates."""
+variables, the cache's entries, and copies of the API's strings that can never render as templates."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import ipaddress
 import json
 import re
 from collections import Counter
 
-from ansible_collections.opswat.it_access.plugins.module_utils.devices import as_list, device_macs
+from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
+    DEVICE_BLOCK_FIELDS, DEVICE_VALUE_FIELDS, as_list, device_macs, misshapen_field)
 
 EMPTY_VALUES = ("", "n/a")
 HOSTNAME_SOURCES = ("device_name", "host_name", "nickname", "first_ipv4", "public_ip", "first_mac", "device_id")
@@ -158,3 +160,25 @@ def ansible_host(device, sources):
         if value is not None:
             return value
     return None
+
+
+def cache_digest(config, filters, max_devices):
+    """What the cached devices depend on, hashed: the API URL, the client ID, the filters and max_devices; no secret."""
+    identity = dict(
+        api_url=config.api_url,
+        client_id=config.client_id,
+        filters=dict((name, sorted(values)) for name, values in filters.items()),
+        max_devices=max_devices,
+    )
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+
+
+def cached_devices(entry, cache_format):
+    """The devices of a cache entry as untrusted copies; None when it is not an entry of ``cache_format`` whose
+    devices have the fields the client checks (an entry written before it checked them: listed again, such a
+    device fails clearly)."""
+    if (not isinstance(entry, dict) or entry.get("format") != cache_format or not isinstance(entry.get("devices"), list)
+            or not all(isinstance(device, dict) for device in entry["devices"])
+            or any(misshapen_field(device, DEVICE_VALUE_FIELDS, DEVICE_BLOCK_FIELDS) for device in entry["devices"])):
+        return None
+    return untrusted_copy(entry["devices"])

@@ -17,7 +17,8 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, is_trusted_as_template, trust_as_template
 
 from ansible_collections.opswat.it_access.plugins.plugin_utils.inventory import (
-    ansible_host, assign_hostnames, device_hostvars, preferred_name, untrusted_copy, usable_ip)
+    ansible_host, assign_hostnames, cache_digest, cached_devices, device_hostvars, preferred_name, untrusted_copy,
+    usable_ip)
 
 EVIL = "{{ lookup('env','HOME') }}"
 DEFAULT_HOSTNAMES = ["device_name", "host_name", "first_ipv4", "device_id"]
@@ -218,3 +219,35 @@ def test_an_untrusted_copy_drops_every_trust_mark():
     copied = untrusted_copy({"name": trust_as_template(EVIL), "list": [trust_as_template("{{ x }}")], "n": 1})
     assert copied == {"name": EVIL, "list": ["{{ x }}"], "n": 1}
     assert not is_trusted_as_template(copied["name"]) and not is_trusted_as_template(copied["list"][0])
+
+
+@pytest.mark.parametrize("entry", [
+    None, [], {"format": 2, "devices": []}, {"format": 1, "devices": {}}, {"format": 1, "devices": ["x"]},
+    {"format": 1, "devices": [{"device_id": "a", "status": {"not": "a value"}}]},
+])
+def test_a_cache_entry_of_another_shape_gives_no_devices(entry):
+    assert cached_devices(entry, 1) is None
+
+
+def test_cached_devices_are_untrusted_copies():
+    entry = {"format": 1, "devices": [{"device_id": "a", "device_name": trust_as_template(EVIL)}]}
+    devices = cached_devices(entry, 1)
+    assert devices == [{"device_id": "a", "device_name": EVIL}]
+    assert not is_trusted_as_template(devices[0]["device_name"])
+
+
+class Config(object):
+    """The connection settings, as far as the cache key goes."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
+def test_the_cache_digest_holds_what_the_devices_depend_on_and_no_secret():
+    config = Config(api_url="https://a.example.test", client_id="id-1", client_secret="cs-SECRET")
+    digest = cache_digest(config, {"status": {"exempted", "compliant"}}, 10)
+    assert digest == cache_digest(config, {"status": {"compliant", "exempted"}}, 10)
+    assert digest != cache_digest(config, {"status": {"compliant"}}, 10) != cache_digest(config, {}, None)
+    other = Config(api_url="https://a.example.test", client_id="id-1", client_secret="another-SECRET")
+    assert cache_digest(other, {"status": {"exempted", "compliant"}}, 10) == digest
+
