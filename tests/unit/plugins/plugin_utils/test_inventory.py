@@ -250,4 +250,3 @@ def test_the_cache_digest_holds_what_the_devices_depend_on_and_no_secret():
     assert digest != cache_digest(config, {"status": {"compliant"}}, 10) != cache_digest(config, {}, None)
     other = Config(api_url="https://a.example.test", client_id="id-1", client_secret="another-SECRET")
     assert cache_digest(other, {"status": {"exempted", "compliant"}}, 10) == digest
-
