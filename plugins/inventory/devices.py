@@ -168,12 +168,9 @@ vars_prefix: itaccess_
 strict: true
 """
 
-import hashlib
-import ipaddress
 import json
 import os
 import re
-from collections import Counter
 
 from ansible.errors import AnsibleParserError
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -182,161 +179,22 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible_collections.opswat.it_access.plugins.module_utils.client import Client
 from ansible_collections.opswat.it_access.plugins.module_utils.connection import CONNECTION_OPTIONS, config_from_params
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
-    DEVICE_BLOCK_FIELDS, DEVICE_VALUE_FIELDS, FILTER_CHOICES, as_list, check_listing_options, device_macs, list_matching,
-    misshapen_field, validate_filters)
+    FILTER_CHOICES, check_listing_options, list_matching, validate_filters)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import OpswatError
+from ansible_collections.opswat.it_access.plugins.plugin_utils.inventory import (
+    ANSIBLE_HOST_SOURCES, HOSTNAME_SOURCES, ansible_host, assign_hostnames, cache_digest, cached_devices,
+    device_hostvars)
 
 PLUGIN_NAME = "opswat.it_access.devices"
 FILE_SUFFIXES = ("opswat.yml", "opswat.yaml")
 # Bump when the shape of a cache entry changes: an entry of another version is a cache miss.
 CACHE_FORMAT = 1
 
-HOSTNAME_SOURCES = ("device_name", "host_name", "nickname", "first_ipv4", "public_ip", "first_mac", "device_id")
-ANSIBLE_HOST_SOURCES = ("first_ipv4", "public_ip", "host_name")
-# Host names that mean something else to Ansible: never given to a device as they are.
-RESERVED_HOSTNAMES = frozenset(("localhost", "127.0.0.1", "::1", "all", "ungrouped"))
 # Options that may hold templates (credentials from a vault or a lookup). Typed options (int, float, bool) are
 # converted by the config manager before a template could be rendered, so they cannot be templates.
 TEMPLATED_OPTIONS = ("api_url", "access_token", "client_id", "client_secret", "ca_path", "proxy_url", "group_name")
-EMPTY_VALUES = ("", "n/a")
 
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9_]*$")
-_NOT_IDENTIFIER_RE = re.compile(r"[^A-Za-z0-9_]")
-
-
-def untrusted_copy(value):
-    """Plain copies of the strings in ``value`` (a JSON value), carrying no mark that would let them render.
-
-    From ansible-core 2.19 on, the core renders only strings marked as trusted templates; strings a plugin sets are
-    never marked, so the devices the client parsed need nothing. A cache plugin is another matter: it may hand
-    back marked strings, and a JSON round trip drops every mark.
-    """
-    return json.loads(json.dumps(value))
-
-
-def _text(value):
-    """A stripped string from a string or a number; None when empty, ``N/A`` or of another type."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        return None
-    text = str(value).strip()
-    if text.lower() in EMPTY_VALUES:
-        return None
-    return text
-
-
-def usable_ip(value, versions=(4,)):
-    """The address in ``value`` in its canonical form, or None when it is missing or cannot be connected to."""
-    text = _text(value)
-    if text is None:
-        return None
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        return None
-    if address.version not in versions:
-        return None
-    if (address.is_unspecified or address.is_link_local or address.is_loopback or address.is_multicast
-            or address.is_reserved):
-        return None
-    return str(address)
-
-
-def ipv4_addresses(device):
-    """The usable IPv4 addresses of the device's adapters, in adapter order, without repeats."""
-    addresses = []
-    for adapter in as_list(device.get("network_info")):
-        if isinstance(adapter, dict):
-            address = usable_ip(adapter.get("ipv4"))
-            if address is not None and address not in addresses:
-                addresses.append(address)
-    return addresses
-
-
-def os_type(device):
-    for info in as_list(device.get("os_info")):
-        if isinstance(info, dict) and _text(info.get("type")):
-            return _text(info.get("type"))
-    return None
-
-
-def source_value(device, source):
-    """The value of one O(hostnames) or O(ansible_host_sources) entry for a device; None when it gives nothing."""
-    if source == "first_ipv4":
-        addresses = ipv4_addresses(device)
-        return addresses[0] if addresses else None
-    if source == "public_ip":
-        return usable_ip(device.get("public_ip"), versions=(4, 6))
-    if source == "first_mac":
-        macs = device_macs(device)
-        return macs[0] if macs else None
-    return _text(device.get(source))
-
-
-def preferred_name(device, preferences):
-    for source in preferences:
-        name = source_value(device, source)
-        if name is not None:
-            return name
-    return _text(device.get("device_id"))
-
-
-def assign_hostnames(devices, preferences):
-    """One distinct host name per device, in the order of ``devices``.
-
-    A name only one device has is kept. A name several devices share, or a reserved one, gets ``_`` and the first 8
-    characters of the device ID appended, then the whole ID if that is taken too, then ``_2``, ``_3``...; the
-    result depends only on the devices and their order (enrolment order from the API). Returns the names and
-    the number of devices whose name was changed.
-    """
-    bases = []
-    for position, device in enumerate(devices):
-        base = preferred_name(device, preferences)
-        bases.append(base if base is not None else "opswat_device_%d" % (position + 1))
-    counts = Counter(bases)
-    taken = set(base for base in bases if counts[base] == 1 and base not in RESERVED_HOSTNAMES)
-    names = []
-    renamed = 0
-    for device, base in zip(devices, bases):
-        if base in taken and counts[base] == 1:
-            names.append(base)
-            continue
-        renamed += 1
-        device_id = _text(device.get("device_id")) or ""
-        candidates = []
-        if device_id:
-            candidates = ["%s_%s" % (base, device_id[:8]), "%s_%s" % (base, device_id)]
-        name = next((candidate for candidate in candidates if candidate not in taken), None)
-        suffix = 2
-        while name is None:
-            candidate = "%s_%s_%d" % (base, device_id, suffix) if device_id else "%s_%d" % (base, suffix)
-            if candidate not in taken:
-                name = candidate
-            suffix += 1
-        taken.add(name)
-        names.append(name)
-    return names, renamed
-
-
-def device_hostvars(device, prefix):
-    """The host variables of a device; no name starting with ``ansible_``."""
-    hostvars = {}
-    for field, value in device.items():
-        name = prefix + _NOT_IDENTIFIER_RE.sub("_", str(field))
-        hostvars[name] = value
-    hostvars[prefix + "ipv4_addresses"] = ipv4_addresses(device)
-    hostvars[prefix + "macs"] = device_macs(device)
-    hostvars[prefix + "os_type"] = os_type(device)
-    return dict((name, value) for name, value in hostvars.items()
-                if not name.lower().startswith("ansible_") and not name[:1].isdigit())
-
-
-def ansible_host(device, sources):
-    """The first usable address of ``sources``; None when no source gives one."""
-    for source in sources:
-        value = source_value(device, source)
-        if value is not None:
-            return value
-    return None
 
 
 def check_choices(name, values, choices):
@@ -492,13 +350,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def devices_cache_key(self, path, settings):
         """The cache key: the inventory file, the API URL, the client ID, the filters and max_devices; no secret."""
-        identity = dict(
-            api_url=settings.config.api_url,
-            client_id=settings.config.client_id,
-            filters=dict((name, sorted(values)) for name, values in settings.filters.items()),
-            max_devices=settings.max_devices,
-        )
-        digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+        digest = cache_digest(settings.config, settings.filters, settings.max_devices)
         return "%s_%s" % (self.get_cache_key(path), digest)
 
     def _read_cache(self, cache_key):
@@ -507,14 +359,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         except KeyError:
             self.display.vvv("%s: no cached devices, listing them" % PLUGIN_NAME)
             return None
-        if (not isinstance(entry, dict) or entry.get("format") != CACHE_FORMAT or not isinstance(entry.get("devices"), list)
-                or not all(isinstance(device, dict) for device in entry["devices"])
-                # An entry written before the client checked the fields it lists: listed again, it fails clearly.
-                or any(misshapen_field(device, DEVICE_VALUE_FIELDS, DEVICE_BLOCK_FIELDS) for device in entry["devices"])):
+        devices = cached_devices(entry, CACHE_FORMAT)
+        if devices is None:
             self.display.vvv("%s: the cache entry has another format, listing the devices again" % PLUGIN_NAME)
             return None
-        self.display.v("%s: %d devices from the cache, no request sent" % (PLUGIN_NAME, len(entry["devices"])))
-        return untrusted_copy(entry["devices"])
+        self.display.v("%s: %d devices from the cache, no request sent" % (PLUGIN_NAME, len(devices)))
+        return devices
 
     # ------------------------------------------------------------------ the API
 

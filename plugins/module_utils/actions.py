@@ -11,7 +11,7 @@
 2. the groups that ``assign_to_group`` actions name are looked up, with one listing of the groups for all of them
    (none when the caller hands over the groups it has just looked up: ``known_groups``);
 3. every target of every action is read once (Device Details, 50 a request);
-4. no device may get two actions that set the same thing (``SETS``);
+4. no device may get two actions that write the same thing (the catalogue's ``writes``);
 5. each action is planned from that state: devices already in the wanted state are ``unchanged``, devices the
    documented table says the action does not apply to are ``not_supported``, the others are to be sent;
 6. outside check mode, each action is written in turn, 50 devices a request.
@@ -23,50 +23,11 @@ __metaclass__ = type
 
 import json
 
+from ansible_collections.opswat.it_access.plugins.module_utils.catalogue import (
+    CATALOGUE, action_applicability, check_action_options)
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
-    ACTIONS, IMPERATIVE_ACTIONS, SCAN_TYPES, action_applicability, check_action_options, device_macs, exempt_params,
-    id_key, normalize_macs, scan_params, unique, unique_ids)
+    device_macs, id_key, normalize_macs, unique, unique_ids)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError, OpswatError
-
-# The options of one action: each item of opswat_device_action's ``actions``, and (with ``action`` not required)
-# the module's own options for a single action. ACTION_RULES are AnsibleModule's rules on an item.
-ACTION_OPTIONS = dict(
-    action=dict(type="str", required=True, choices=ACTIONS),
-    device_ids=dict(type="list", elements="str"),
-    macs=dict(type="list", elements="str"),
-    exempt_hours=dict(type="int"),
-    group_name=dict(type="str"),
-    group_id=dict(type="str"),
-    full_scan=dict(type="bool"),
-    scan_types=dict(type="list", elements="str", choices=SCAN_TYPES),
-    scan_path=dict(type="str"),
-    force=dict(type="bool", default=False),
-)
-ACTION_RULES = dict(
-    mutually_exclusive=[("device_ids", "macs"), ("group_name", "group_id")],
-    required_one_of=[("device_ids", "macs")],
-    required_if=[("action", "assign_to_group", ("group_name", "group_id"), True)],
-)
-
-# The state each idempotent action controls: (diff key, read from a device, the value the action sets).
-CONTROLLED_STATE = {
-    "exempt": ("exempted", lambda device: device.get("status") == "exempted", True),
-    "unexempt": ("exempted", lambda device: device.get("status") == "exempted", False),
-    "ignore": ("ignored", lambda device: device.get("status") == "ignored", True),
-    "unignore": ("ignored", lambda device: device.get("status") == "ignored", False),
-}
-
-# What an action sets on a device. Every action of a task is planned from one read made before any write, so a
-# device may get at most one action on each of these: a second one would be planned from a state the first one
-# changes. Commands (scans, logs, dhcprenew, re-identify) set none of them and combine with any action but delete.
-SETS = {
-    "exempt": "status",
-    "unexempt": "status",
-    "ignore": "status",
-    "unignore": "status",
-    "assign_to_group": "group",
-    "delete": "existence",
-}
 
 API_RESULTS = {1: "changed", 0: "failed", -1: "not_supported"}
 # not_sent: the device's batch was never sent, because an earlier batch of the same action failed.
@@ -154,15 +115,7 @@ def _check_action(options, label, prefix):
     else:
         wanted = normalize_macs(values, "macs")
 
-    params = None
-    if action == "exempt":
-        params = exempt_params(options.get("exempt_hours"))
-    elif action == "assign_to_group":
-        for name in ("group_name", "group_id"):
-            if options.get(name) is not None and not options[name].strip():
-                raise InputError(name, "must not be empty")
-    elif action == "scan_threats":
-        params = scan_params(options.get("full_scan"), options.get("scan_types"), options.get("scan_path"))
+    params = CATALOGUE[action].params(options)
     return ActionRequest(action, key_option, wanted, params, bool(options.get("force")), options.get("group_name"),
                          options.get("group_id"), label=label, prefix=prefix)
 
@@ -229,14 +182,15 @@ def find_group(groups, group_name=None, group_id=None):
 def resolve_groups(client, requests, known_groups=None):
     """Give each ``assign_to_group`` action its group's id and name from one listing of the groups.
 
-    With ``known_groups`` (check_known_groups) holding every group the actions name, no request is sent: the
-    caller has just looked them up. Otherwise the groups are listed, once, and ``known_groups`` is not used.
-    An unknown group is an InputError naming its option, before any write. No request without such an action.
+    ``known_groups`` is the module's option as given: checked first (``check_known_groups``), with or without an
+    ``assign_to_group`` action. When it holds every group the actions name, no request is sent: the caller has
+    just looked them up. Otherwise the groups are listed, once, and ``known_groups`` is not used. An unknown
+    group is an InputError naming its option, before any write. No request without such an action.
     """
+    groups = check_known_groups(known_groups)
     assigning = [request for request in requests if request.action == "assign_to_group"]
     if not assigning:
         return
-    groups = known_groups or []
     if not all(_group_of(groups, request.group_name, request.group_id) for request in assigning):
         groups = client.list_groups()
     for request in assigning:
@@ -272,10 +226,11 @@ def read_targets(client, requests):
 
 
 def check_conflicts(requests):
-    """InputError when a device gets two actions that set the same thing (``SETS``), or delete and another action."""
+    """InputError when a device gets two actions that write the same thing (the catalogue's ``writes``), or delete
+    and another action."""
     seen = {}  # device_id -> [(request, what it sets)]
     for request in requests:
-        sets = SETS.get(request.action)
+        sets = CATALOGUE[request.action].writes
         for key, device in request.devices.items():
             if device is None:
                 continue
@@ -305,7 +260,7 @@ def plan(request):
         entry.update(device_id=device.get("device_id"), device_name=device.get("device_name"),
                      status=device.get("status"))
         applies, why_not = action_applicability(request.action, device)
-        if not request.force and request.action not in IMPERATIVE_ACTIONS and _in_wanted_state(request, device):
+        if not request.force and CATALOGUE[request.action].idempotent and _in_wanted_state(request, device):
             entry["result"] = "unchanged"
         elif applies is False:
             entry["result"] = "not_supported"
@@ -319,9 +274,10 @@ def plan(request):
 
 
 def _in_wanted_state(request, device):
-    if request.action in CONTROLLED_STATE:
-        _key, read, value = CONTROLLED_STATE[request.action]
-        return read(device) == value
+    state = CATALOGUE[request.action].state
+    if state is not None:
+        _key, status, value = state
+        return (device.get("status") == status) == value
     if request.action == "assign_to_group":
         return device.get("group_name") == request.target_group_name
     return False
@@ -332,9 +288,10 @@ def _diff_entry(request, device):
 
     The device name is on both sides: it does not change, but it tells a reader which device a line is about.
     """
-    if request.action in CONTROLLED_STATE:
-        key, read, value = CONTROLLED_STATE[request.action]
-        change = ({key: read(device)}, {key: value})
+    state = CATALOGUE[request.action].state
+    if state is not None:
+        key, status, value = state
+        change = ({key: device.get("status") == status}, {key: value})
         if request.action == "exempt":
             # The API does not show an exemption's expiry, so only the side after the action can say it.
             change[1]["exempt_hours"] = request.params["exempt_time"]
@@ -359,7 +316,6 @@ def write(client, request):
     by_id = {}
     for entry in request.to_send:
         by_id.setdefault(id_key(entry["device_id"]), []).append(entry)
-    answered = set()
     unsent = set()
     try:
         answers = client.device_action(request.action, ids=unique_ids(entry["device_id"] for entry in request.to_send),
@@ -368,6 +324,16 @@ def write(client, request):
         request.failure = error
         answers = getattr(error, "completed_results", None) or []
         unsent = set(id_key(value) for value in getattr(error, "unsent_ids", None) or [])
+    answered = _record_answers(by_id, answers)
+    for entry in request.to_send:
+        key = id_key(entry["device_id"])
+        if key not in answered:
+            _record_unanswered(request, entry, key in unsent)
+
+
+def _record_answers(by_id, answers):
+    """Each answered entry's result, error and command id; the id keys of the devices answered."""
+    answered = set()
     for answer in answers:
         for entry in by_id.get(id_key(str(answer.get("id"))), []):
             answered.add(id_key(entry["device_id"]))
@@ -377,25 +343,26 @@ def write(client, request):
             elif entry["result"] == "not_supported":
                 entry["error"] = "the API answered that the action does not apply to this device"
             entry["command_id"] = answer.get("command_id") or None
-    for entry in request.to_send:
-        key = id_key(entry["device_id"])
-        if key in answered:
-            continue
-        if key in unsent:
-            entry["result"] = "not_sent"
-            entry["error"] = ("not sent: an earlier request of this action failed, so the action was never sent"
-                              " for this device; running the task again sends it")
-        else:
-            entry["result"] = "failed"
-            if request.failure is None:
-                entry["error"] = "the API's answer did not mention this device"
-                continue
-            entry["error"] = request.failure.message
-            # The client marks the failures that leave the outcome unknown; any other proves nothing was applied.
-            if request.failure.may_have_been_applied:
-                request.outcome_unknown.append(entry["id"])
-            else:
-                request.refused.append(entry["id"])
+    return answered
+
+
+def _record_unanswered(request, entry, unsent):
+    """The result of a device the API's answer did not mention: not sent, or failed with the request's error."""
+    if unsent:
+        entry["result"] = "not_sent"
+        entry["error"] = ("not sent: an earlier request of this action failed, so the action was never sent"
+                          " for this device; running the task again sends it")
+        return
+    entry["result"] = "failed"
+    if request.failure is None:
+        entry["error"] = "the API's answer did not mention this device"
+        return
+    entry["error"] = request.failure.message
+    # The client marks the failures that leave the outcome unknown; any other proves nothing was applied.
+    if request.failure.may_have_been_applied:
+        request.outcome_unknown.append(entry["id"])
+    else:
+        request.refused.append(entry["id"])
 
 
 def stopped_message(request):

@@ -62,7 +62,7 @@ attributes:
     support: partial
     details:
       - C(exempt), C(unexempt), C(assign_to_group), C(ignore), C(unignore) and C(delete) are idempotent.
-      - C(scan_threats), C(fetch_agent_log), C(dhcprenew) and C(re-identify) are not; they run every time.
+      - C(dhcprenew), C(re-identify), C(fetch_agent_log) and C(scan_threats) are not; they run every time.
 options:
   action:
     description:
@@ -422,9 +422,8 @@ api_requests:
 """
 
 from ansible_collections.opswat.it_access.plugins.module_utils.actions import (
-    ACTION_OPTIONS, ACTION_RULES, check_action, check_actions, check_known_groups, execute, one_action_result,
-    several_actions_result)
-from ansible_collections.opswat.it_access.plugins.module_utils.devices import ACTIONS
+    check_action, check_actions, execute, one_action_result, several_actions_result)
+from ansible_collections.opswat.it_access.plugins.module_utils.catalogue import ACTION_OPTIONS, ACTION_RULES, ACTIONS
 from ansible_collections.opswat.it_access.plugins.module_utils.module import run_module
 
 # One action's options at the top level (``action`` then not required), or a list of them in ``actions``.
@@ -449,8 +448,7 @@ def run(module, client):
     params = module.params
     several = params["actions"] is not None
     requests = check_actions(params["actions"]) if several else [check_action(params)]
-    known_groups = check_known_groups(params["known_groups"])
-    execute(client, requests, module.check_mode, known_groups)
+    execute(client, requests, module.check_mode, params["known_groups"])
     if several:
         return several_actions_result(requests, module.check_mode, params["allow_partial"], module._diff)
     return one_action_result(requests[0], module.check_mode, params["allow_partial"], module._diff)

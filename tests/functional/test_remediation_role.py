@@ -282,8 +282,8 @@ def test_every_problem_of_every_rule_is_reported_before_any_request(simulator, t
     assert "6 problem(s) in remediation_rules, nothing was changed" in run.output
     for expected in ("remediation_rules[1] (Exempt Linux servers for 72 hours): name: 'Exempt Linux servers for 72"
                      " hours' is already the name of remediation_rules[0]",
-                     "remediation_rules[1] (Exempt Linux servers for 72 hours): exempt_hours: is required with action"
-                     " exempt",
+                     "remediation_rules[1] (Exempt Linux servers for 72 hours): exempt_hours: is required with"
+                     " action=exempt",
                      "remediation_rules[2] (Too long): exempt_hours: must be between 0 (forever) and 64999",
                      "remediation_rules[3] (Quarantine critical non-compliant laptops): match: needs at least one"
                      " criterion",
