@@ -182,9 +182,10 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible_collections.opswat.it_access.plugins.module_utils.client import Client
 from ansible_collections.opswat.it_access.plugins.module_utils.connection import CONNECTION_OPTIONS, config_from_params
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
-    DEVICE_BLOCK_FIELDS, DEVICE_VALUE_FIELDS, FILTER_CHOICES, as_list, check_listing_options, device_macs, list_matching,
-    misshapen_field, validate_filters)
+    DEVICE_BLOCK_FIELDS, DEVICE_VALUE_FIELDS, FILTER_CHOICES, check_listing_options, device_macs, list_matching,
+    validate_filters)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import OpswatError
+from ansible_collections.opswat.it_access.plugins.module_utils.session import as_list, misshapen_field
 
 PLUGIN_NAME = "opswat.it_access.devices"
 FILE_SUFFIXES = ("opswat.yml", "opswat.yaml")
