@@ -164,7 +164,7 @@ class FakeTransport(object):
 
 
 def make_config(**overrides):
-    # No token cache: each test starts from nothing (test_token_cache.py tests the cache with its own directory).
+    # No token cache: each test starts from nothing (test_auth.py tests the cache with its own directory).
     values = dict(api_url=API_URL, access_token=ACCESS_TOKEN, requests_per_minute=60, rate_limit_timeout=300,
                   token_cache=False)
     values.update(overrides)
