@@ -295,4 +295,3 @@ class Auth(object):
             self._warn("the access token could not be shared with the next tasks of this account (token_cache):"
                        " %s; each task fetches a token of its own"
                        % (getattr(self._cache, "store_error", None) or "%s is unusable" % self._cache.directory))
-
