@@ -363,7 +363,7 @@ def write(client, request):
     unsent = set()
     try:
         answers = client.devices.action(request.action, ids=unique_ids(entry["device_id"] for entry in request.to_send),
-                                       params=request.params)
+                                        params=request.params)
     except OpswatError as error:
         request.failure = error
         answers = getattr(error, "completed_results", None) or []
