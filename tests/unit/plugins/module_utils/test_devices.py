@@ -187,7 +187,7 @@ def test_a_cursor_that_is_not_a_string_is_an_error(harness, cursor):
         list(harness.client().devices.list())
 
 
-# ---------------------------------------------------------------------- DevicesClient: listings that stop making progress, the page ceiling
+# ---------------------------------------------------------------------- DevicesClient: progress and the page ceiling
 
 
 def test_fresh_cursors_over_the_same_devices_stop_at_the_second_page(harness):
