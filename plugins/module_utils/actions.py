@@ -192,7 +192,7 @@ def resolve_groups(client, requests, known_groups=None):
     if not assigning:
         return
     if not all(_group_of(groups, request.group_name, request.group_id) for request in assigning):
-        groups = client.list_groups()
+        groups = client.groups.list()
     for request in assigning:
         try:
             found = find_group(groups, request.group_name, request.group_id)
@@ -212,10 +212,10 @@ def read_targets(client, requests):
     ids = unique_ids(key for request in requests if request.key_option == "device_ids" for key in request.wanted)
     macs = unique(key for request in requests if request.key_option == "macs" for key in request.wanted)
     if ids:
-        for device in client.get_device_details(ids):
+        for device in client.devices.details(ids):
             by_id.setdefault(id_key(device.get("device_id")), device)
     if macs:
-        for device in client.get_device_details(macs):
+        for device in client.devices.details(macs):
             for mac in device_macs(device):
                 by_mac.setdefault(mac, device)
     for request in requests:
@@ -318,8 +318,8 @@ def write(client, request):
         by_id.setdefault(id_key(entry["device_id"]), []).append(entry)
     unsent = set()
     try:
-        answers = client.device_action(request.action, ids=unique_ids(entry["device_id"] for entry in request.to_send),
-                                       params=request.params)
+        answers = client.devices.action(request.action, ids=unique_ids(entry["device_id"] for entry in request.to_send),
+                                        params=request.params)
     except OpswatError as error:
         request.failure = error
         answers = getattr(error, "completed_results", None) or []

@@ -97,8 +97,8 @@ CONNECTION_OPTIONS = {
             "With a plain C(http://) O(api_url), the proxy sees the access token: a warning says so.",
         ],
     ),
-    # How the pace works (the spacing, and the window budget that also counts late arrivals): pacing.py and
-    # docs/rate-limits.md. The token cache's format: token_cache.py and docs/authentication.md.
+    # How the pace works (the spacing, and the window budget that also counts late arrivals): ratelimit.py and
+    # docs/rate-limits.md. The token cache's format: auth.py and docs/authentication.md.
     "requests_per_minute": dict(
         type="int",
         default=10,
@@ -286,6 +286,7 @@ class ConnectionConfig(object):
         self.token_cache = bool(token_cache)
         self.max_listing_pages = int(max_listing_pages)
         self.proxy_url = proxy_url
+        # How far above 60 / requests_per_minute the pacer spaces requests (ratelimit.pace_interval).
         self.pace_margin = PACE_MARGIN
         self.warnings = []
 
@@ -293,30 +294,6 @@ class ConnectionConfig(object):
     def secrets(self):
         """Values that must never appear in any output."""
         return [value for value in (self.access_token, self.client_secret) if value]
-
-    @property
-    def min_interval(self):
-        """The budget's spacing: 60 / requests_per_minute seconds."""
-        return 60.0 / self.requests_per_minute
-
-    @property
-    def pace_interval(self):
-        """Seconds the pacer keeps between the starts of two requests: an even pace, no bursts.
-
-        ``pace_margin`` (1% by default) above ``min_interval``: the service counts arrivals, and two requests
-        sent exactly one budget apart can arrive closer than that when the first travels slower, putting one
-        request too many into a fixed window.
-        """
-        return self.min_interval * self.pace_margin
-
-    @property
-    def window_budget(self):
-        """Requests the service allows in one ``rate_limit_window``: rpm x window / 60, at least 1.
-
-        The tolerance keeps a product that float arithmetic puts a hair below a whole number (200 x 5.1 / 60)
-        from losing a request.
-        """
-        return max(1, int(math.floor(self.requests_per_minute * self.rate_limit_window / 60.0 + 1e-9)))
 
 
 def _is_number(value):
@@ -340,48 +317,74 @@ def _check_url(name, value, schemes):
         raise InputError(name, "the port must be a number from 1 to 65535, got %r" % value)
     if parts.username is not None or parts.password is not None:
         raise InputError(name, "must not hold a user name or password")
-    host = parts.hostname
+    _check_host(name, parts.hostname)
+    return parts
+
+
+def _check_host(name, host):
+    """An IPv6 address (with an optional zone) or a host name (IDNA allowed); ``InputError`` naming ``name``."""
     if ":" in host:
         try:
             ipaddress.ip_address(host.split("%", 1)[0])
         except ValueError:
             raise InputError(name, "the host %r is not a valid IPv6 address" % host)
-    else:
-        try:
-            ascii_host = host if host.isascii() else host.encode("idna").decode("ascii")
-        except UnicodeError:
-            ascii_host = ""
-        if not _HOST_NAME_RE.match(ascii_host):
-            raise InputError(name, "the host name %r is not valid" % host)
-    return parts
+        return
+    try:
+        ascii_host = host if host.isascii() else host.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_host = ""
+    if not _HOST_NAME_RE.match(ascii_host):
+        raise InputError(name, "the host name %r is not valid" % host)
 
 
 def _check_values(values):
-    """Every range check of the connection options, in the order of the options table; raises ``InputError``."""
+    """Every range check of the connection options, in the order of the options table; raises ``InputError``.
+
+    Returns ``urlsplit`` of api_url.
+    """
     for name, option in CONNECTION_OPTIONS.items():
         if option["type"] == "int":
             check_integer(name, values[name])
-    if not values["api_url"]:
+    parts = _check_api_url(values["api_url"])
+    _check_credentials(values)
+    _check_timeout(values["timeout"])
+    if values["proxy_url"]:
+        _check_url("proxy_url", values["proxy_url"], ("http", "https"))
+    _check_rate_limits(values)
+    if values["max_listing_pages"] < 1:
+        raise InputError("max_listing_pages", "must be at least 1, got %r" % (values["max_listing_pages"],))
+    return parts
+
+
+def _check_api_url(api_url):
+    if not api_url:
         raise InputError("api_url", "must not be empty")
-    parts = _check_url("api_url", values["api_url"], ("http", "https"))
+    parts = _check_url("api_url", api_url, ("http", "https"))
     if parts.query or parts.fragment:
         raise InputError("api_url", "must not carry a query string or fragment")
-    if not values["access_token"]:
-        if not values["client_id"] and not values["client_secret"]:
-            raise InputError(
-                "access_token",
-                "no credentials: give access_token, or client_id with client_secret"
-                " (or set OPSWAT_ACCESS_TOKEN, or OPSWAT_CLIENT_ID with OPSWAT_CLIENT_SECRET)")
+    return parts
+
+
+def _check_credentials(values):
+    if not values["access_token"] and not values["client_id"] and not values["client_secret"]:
+        raise InputError(
+            "access_token",
+            "no credentials: give access_token, or client_id with client_secret"
+            " (or set OPSWAT_ACCESS_TOKEN, or OPSWAT_CLIENT_ID with OPSWAT_CLIENT_SECRET)")
     if values["client_id"] and not values["client_secret"]:
         raise InputError("client_secret", "is required with client_id")
     if values["client_secret"] and not values["client_id"]:
         raise InputError("client_id", "is required with client_secret")
-    timeout = values["timeout"]
+
+
+def _check_timeout(timeout):
     if not (_is_number(timeout) and math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT_SECONDS):
         raise InputError("timeout", "must be a number of seconds greater than 0 and at most %d, got %s"
                          % (MAX_TIMEOUT_SECONDS, timeout))
-    if values["proxy_url"]:
-        _check_url("proxy_url", values["proxy_url"], ("http", "https"))
+
+
+def _check_rate_limits(values):
+    """requests_per_minute (an integral float becomes an int), rate_limit_window and rate_limit_timeout."""
     rpm = values["requests_per_minute"]
     if isinstance(rpm, float) and math.isfinite(rpm) and rpm.is_integer():
         rpm = values["requests_per_minute"] = int(rpm)
@@ -396,9 +399,6 @@ def _check_values(values):
     if not (_is_number(budget) and math.isfinite(budget) and (budget >= 0 or budget == -1)):
         raise InputError("rate_limit_timeout", "must be -1 (no bound), 0 (never wait) or a finite positive number"
                          " of seconds, got %s" % budget)
-    if values["max_listing_pages"] < 1:
-        raise InputError("max_listing_pages", "must be at least 1, got %r" % (values["max_listing_pages"],))
-    return parts
 
 
 def _from_environment(error, sources):
@@ -420,8 +420,22 @@ def config_from_params(params, sources=None, unreadable=None):
     ``unreadable`` the options whose variable could not be read to the reason (see ``EnvironmentRecord``).
     Raises ``InputError`` naming the option at fault (and its variable).
     """
-    sources = sources or {}
-    unreadable = unreadable or {}
+    values = _resolved_values(params)
+    try:
+        for name in CONNECTION_OPTIONS:
+            if name in (unreadable or {}):
+                raise InputError(name, unreadable[name])
+        parts = _check_values(values)
+    except InputError as error:
+        raise _from_environment(error, sources or {}) from None
+
+    config = ConnectionConfig(**values)
+    config.warnings.extend(_connection_warnings(values, parts))
+    return config
+
+
+def _resolved_values(params):
+    """Every connection option's value from ``params``: the default when unset, None for a blank string."""
     values = dict((name, params.get(name)) for name in CONNECTION_OPTIONS)
     for name, option in CONNECTION_OPTIONS.items():
         if values[name] is None and "default" in option:
@@ -429,18 +443,14 @@ def config_from_params(params, sources=None, unreadable=None):
     for name in ("access_token", "client_id", "client_secret", "api_url", "ca_path", "proxy_url"):
         if isinstance(values[name], str) and not values[name].strip():
             values[name] = None
+    return values
 
-    try:
-        for name in CONNECTION_OPTIONS:
-            if name in unreadable:
-                raise InputError(name, unreadable[name])
-        parts = _check_values(values)
-    except InputError as error:
-        raise _from_environment(error, sources) from None
 
-    config = ConnectionConfig(**values)
+def _connection_warnings(values, parts):
+    """What the user is warned of: a token that would travel in clear text, certificates not verified."""
+    warnings = []
     if parts.scheme == "http" and not is_loopback(parts.hostname):
-        config.warnings.append(
+        warnings.append(
             "api_url uses plain http:// to %s: the access token would travel in clear text. Use https://."
             % parts.hostname)
     elif parts.scheme == "http":
@@ -449,10 +459,10 @@ def config_from_params(params, sources=None, unreadable=None):
 
         proxy = proxy_for(values["api_url"], values["proxy_url"])
         if proxy:
-            config.warnings.append(
+            warnings.append(
                 "api_url uses plain http:// through the proxy %s (%s): the access token would travel in clear"
                 " text through it. Use https://, or set NO_PROXY to reach %s directly."
                 % (proxy, "proxy_url" if values["proxy_url"] else "from the environment", parts.hostname))
     if not values["validate_certs"] and parts.scheme == "https":
-        config.warnings.append("validate_certs is false: the TLS certificate of %s is not verified." % parts.hostname)
-    return config
+        warnings.append("validate_certs is false: the TLS certificate of %s is not verified." % parts.hostname)
+    return warnings

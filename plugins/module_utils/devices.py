@@ -15,7 +15,9 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
+from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError, OpswatError
+from ansible_collections.opswat.it_access.plugins.module_utils.session import (
+    ACTION_MAY_HAVE_BEEN_APPLIED, MAX_PAGE_SIZE, as_list, batches, digest, misshapen_field, outcome_unknown)
 
 DEVICE_STATUSES = ["compliant", "non_compliant", "exempted", "out_of_license_usage", "unknown",
                    "ignored", "installed", "pending", "quarantined"]
@@ -31,9 +33,6 @@ FILTER_CHOICES = {
     "os_type": OS_TYPES,
     "group_name": None,
 }
-
-# The API's maximum for every list and batch: devices a page, ids a Device Details or Device Action request.
-MAX_PAGE_SIZE = 50
 
 _MAC_SEPARATED = re.compile(r"^[0-9a-f]{2}([:-])[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}$")
 _MAC_DOTTED = re.compile(r"^[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}$")
@@ -112,41 +111,6 @@ DEVICE_VALUE_FIELDS = ("device_id", "status", "severity", "device_type", "group_
 DEVICE_BLOCK_FIELDS = (("os_info", "type"), ("network_info", "mac"))
 
 
-def misshapen_field(record, fields, block_fields=()):
-    """The first of ``fields`` (or of ``block_fields`` in each entry of a block) that holds a JSON array or object
-    where one value belongs, as ``(path, "array" or "object")``, for example ``("os_info[0].type", "object")``;
-    None when every one is a single value or absent."""
-    for name in fields:
-        kind = json_type(record.get(name))
-        if kind in _CONTAINER_TYPES:
-            return name, kind
-    for block, name in block_fields:
-        value = record.get(block)
-        entries = [(block, value)] if isinstance(value, dict) else [
-            ("%s[%d]" % (block, index), entry) for index, entry in enumerate(as_list(value))]
-        for where, entry in entries:
-            kind = json_type(entry.get(name)) if isinstance(entry, dict) else None
-            if kind in _CONTAINER_TYPES:
-                return "%s.%s" % (where, name), kind
-    return None
-
-
-_CONTAINER_TYPES = ("array", "object")
-
-
-def json_type(value):
-    """The JSON name of a parsed value's type (``string``, ``number``, ``boolean``, ``null``, ``array``, ``object``)."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "null" if value is None else "string"
-
-
 def normalize_macs(values, option="macs"):
     return unique(normalize_mac(value, option) for value in values)
 
@@ -161,15 +125,6 @@ def device_macs(device):
             except InputError:
                 continue
     return macs
-
-
-def as_list(value):
-    """The API documents some blocks (``os_info``) as both an object and an array of objects: accept both."""
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    return [value]
 
 
 def device_os_types(device):
@@ -202,6 +157,227 @@ def validate_filters(filters):
     return active
 
 
+# v3.7 is the current cursor version (v3.5 plus host_name from v3.6 and public_ip from v3.7).
+DEVICES_PATH = "/o/api/v3.7/devices"
+DEVICE_DETAILS_PATH = "/o/api/v3.8/devices/detail"
+DEVICE_ACTION_PATH = "/o/api/v3.3/devices/action"
+
+# The fields of one device's result of Device Action that are matched to the devices sent.
+ACTION_RESULT_VALUE_FIELDS = ("id", "command_id")
+
+
+class DevicesClient(object):
+    """Get Devices (v3.7), Device Details (v3.8) and Device Action (v3.3), on a ``Session``.
+
+    Every device returned has its ``DEVICE_VALUE_FIELDS`` and ``DEVICE_BLOCK_FIELDS`` as single JSON values.
+    """
+
+    def __init__(self, session):
+        self._session = session
+
+    def list(self, page_size=MAX_PAGE_SIZE, max_devices=None):
+        """Every device (cursor paging), oldest enrolment first; at most ``max_devices``.
+
+        The arguments are checked now; requests are sent as the iterator is consumed.
+        """
+        check_page_size(page_size)
+        # 0 is allowed here (an empty listing, no request); users' options start at 1 (check_listing_options).
+        if max_devices is not None and (isinstance(max_devices, bool) or not isinstance(max_devices, int)
+                                        or max_devices < 0):
+            raise InputError("max_devices", "must be an integer, 0 or more, got %r" % (max_devices,))
+        return self._listing(page_size, max_devices)
+
+    def details(self, ids):
+        """Device Details of ``ids`` (device ids or MACs), 50 a request; unknown ids are left out."""
+        session = self._session
+        devices = []
+        for batch in batches(unique_strings("ids", ids)):
+            response, data = session.call("POST", DEVICE_DETAILS_PATH, json_body={"ids": batch, "opt": 0},
+                                          accept_statuses=(404,))
+            if response.status == 404:
+                continue  # none of this batch is known
+            batch_devices = session.list_of_objects("POST", DEVICE_DETAILS_PATH, response, data, "devices")
+            session.check_fields("POST", DEVICE_DETAILS_PATH, response, batch_devices, "devices", DEVICE_VALUE_FIELDS,
+                                 DEVICE_BLOCK_FIELDS)
+            devices.extend(batch_devices)
+        return devices
+
+    def action(self, action, ids=None, macs=None, params=None):
+        """Apply ``action`` to devices by id or MAC, 50 a request; one ``{id, status, command_id}`` per device.
+
+        Never retried after a 5xx, a timeout or a dropped connection (the action may have been applied).
+        An error raised here carries ``completed_results`` (the results of the batches already applied),
+        ``failed_batch_ids`` (the batch whose outcome is unknown or failed), ``unsent_ids`` and
+        ``may_have_been_applied`` (False when the answer proves the failed batch was not processed: a 401, 429s).
+        """
+        key, values = _action_targets(action, ids, macs, params)
+        sent = batches(unique_strings(key, values))
+        results = []
+        for index, batch in enumerate(sent):
+            body = {"types": action, key: batch}
+            if params is not None:
+                body["params"] = params
+            try:
+                response, data = self._session.call("POST", DEVICE_ACTION_PATH, json_body=body, idempotent=False)
+                batch_results = self._action_results(response, data)
+            except OpswatError as error:
+                error.completed_results = list(results)
+                error.failed_batch_ids = batch
+                error.unsent_ids = [value for later in sent[index + 1:] for value in later]
+                raise
+            results.extend(batch_results)
+        return results
+
+    # ------------------------------------------------------------------ the cursor listing
+
+    def _listing(self, page_size, max_devices):
+        cursor = _Cursor()
+        while max_devices is None or cursor.yielded < max_devices:
+            limit = page_size if max_devices is None else min(page_size, max_devices - cursor.yielded)
+            response, data, devices = self._page(cursor, limit)
+            for device in self._new_devices(cursor, response, devices):
+                yield device
+                cursor.yielded += 1
+                if max_devices is not None and cursor.yielded >= max_devices:
+                    return
+            if not self._advance(cursor, response, data, devices):
+                return
+
+    def _page(self, cursor, limit):
+        """The next page: ``(response, data, its devices)``, every device an object with single-valued fields."""
+        session = self._session
+        session.check_page_ceiling(DEVICES_PATH, cursor.pages, "devices", cursor.yielded)
+        cursor.pages += 1
+        body = {"limit": limit}
+        if cursor.token is not None:
+            body["token"] = cursor.token
+        response, data = session.call("POST", DEVICES_PATH, json_body=body)
+        if not isinstance(data, dict) or not isinstance(data.get("devices"), list):
+            raise session.unexpected("POST", DEVICES_PATH, response, "expected a JSON object with a devices list")
+        devices = data["devices"]
+        for device in devices:
+            if not isinstance(device, dict):
+                raise session.unexpected("POST", DEVICES_PATH, response, "a device is not a JSON object")
+        session.check_fields("POST", DEVICES_PATH, response, devices, "devices", DEVICE_VALUE_FIELDS,
+                             DEVICE_BLOCK_FIELDS)
+        return response, data, devices
+
+    def _new_devices(self, cursor, response, devices):
+        """The devices of a page not listed before; an error when a page brings none."""
+        new_devices = []
+        for device in devices:
+            identity = _device_identity(device)
+            if identity not in cursor.listed:
+                cursor.listed.add(identity)
+                new_devices.append(device)
+        if devices and not new_devices:
+            # A service handing out fresh cursors over the same devices would otherwise be followed until
+            # max_listing_pages, at 10 requests a minute.
+            raise self._session.unexpected(
+                "POST", DEVICES_PATH, response,
+                "page %d holds no device that an earlier page did not: the listing would loop" % cursor.pages)
+        return new_devices
+
+    def _advance(self, cursor, response, data, devices):
+        """Take the page's ``next_token``; False at the end of the listing."""
+        token = data.get("next_token")
+        # The documented end signals only: a short page is not the end.
+        if not devices or token is None or token == "":
+            return False
+        if not isinstance(token, (str, int)) or isinstance(token, bool):
+            raise self._session.unexpected("POST", DEVICES_PATH, response, "next_token is not a string")
+        if token in cursor.seen_tokens:
+            raise self._session.unexpected("POST", DEVICES_PATH, response,
+                                           "the API returned a cursor it had already returned: the listing would loop")
+        cursor.seen_tokens.add(token)
+        cursor.token = token
+        return True
+
+    # ------------------------------------------------------------------ Device Action's answer
+
+    def _action_results(self, response, data):
+        """The v3.1+ list ``[{id, status, command_id}]`` or the v3.0 object ``{id: status}``, as the list form."""
+        def unexpected(what):
+            return outcome_unknown(self._session.unexpected("POST", DEVICE_ACTION_PATH, response,
+                                                            "%s. %s" % (what, ACTION_MAY_HAVE_BEEN_APPLIED)))
+
+        if isinstance(data, list):
+            return [_listed_result(index, item, unexpected) for index, item in enumerate(data)]
+        if isinstance(data, dict):
+            return [_keyed_result(device_id, value, unexpected) for device_id, value in data.items()]
+        raise unexpected("expected a list of results or an object of statuses")
+
+
+class _Cursor(object):
+    """Where a device listing is: the token to send, those seen, the devices listed, pages asked, devices yielded."""
+
+    def __init__(self):
+        self.token = None
+        self.seen_tokens = set()
+        self.listed = set()  # the identity of every device yielded (_device_identity)
+        self.pages = 0
+        self.yielded = 0
+
+
+def _action_targets(action, ids, macs, params):
+    """``(key, values)`` of a device action's targets, ``ids`` or ``macs``; ``InputError`` for a bad argument."""
+    if not isinstance(action, str) or not action:
+        raise InputError("action", "must be a non-empty string, got %r" % (action,))
+    if ids is not None and macs is not None:
+        raise InputError("ids", "give ids or macs, not both")
+    if ids is None and macs is None:
+        raise InputError("ids", "give ids or macs")
+    if params is not None and not isinstance(params, dict):
+        raise InputError("params", "must be a dict, got %s" % type(params).__name__)
+    return ("ids", ids) if ids is not None else ("macs", macs)
+
+
+def _listed_result(index, item, unexpected):
+    """One ``{id, status, command_id}`` of the v3.1+ list form."""
+    if not isinstance(item, dict) or "id" not in item:
+        raise unexpected("an item of the result list is not an object with an id")
+    problem = misshapen_field(item, ACTION_RESULT_VALUE_FIELDS)
+    if problem is not None:
+        raise unexpected("results[%d].%s is a JSON %s, expected a string" % ((index,) + problem))
+    status = _as_int(item.get("status"))
+    if status is None:
+        raise unexpected("the status of a device is not an integer")
+    command_id = item.get("command_id")
+    return dict(id=item["id"], status=status, command_id=None if command_id in (None, "") else str(command_id))
+
+
+def _keyed_result(device_id, value, unexpected):
+    """One result of the v3.0 object form ``{id: status}``."""
+    status = _as_int(value)
+    if status is None:
+        raise unexpected("expected a list of results or an object of integer statuses")
+    return dict(id=device_id, status=status, command_id=None)
+
+
+def _device_identity(device):
+    """What tells two listed devices apart: the device id, or the whole record when it has none."""
+    device_id = device.get("device_id")
+    if device_id is None or device_id == "":
+        return ("record", digest(device))
+    return ("id", device_id)
+
+
+def _as_int(value):
+    """An integer from an int, an integral float or a numeric string; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
 def list_matching(client, active_filters, page_size, max_devices=None):
     """The listed devices that match ``active_filters``, in enrolment order, at most ``max_devices``.
 
@@ -209,7 +385,7 @@ def list_matching(client, active_filters, page_size, max_devices=None):
     (and asks a smaller last page).
     """
     devices = []
-    listing = client.iter_devices(page_size=page_size, max_devices=None if active_filters else max_devices)
+    listing = client.devices.list(page_size=page_size, max_devices=None if active_filters else max_devices)
     try:
         for device in listing:
             if matches(device, active_filters):

@@ -17,9 +17,10 @@ __metaclass__ = type
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.opswat.it_access.plugins.module_utils import connection
-from ansible_collections.opswat.it_access.plugins.module_utils.client import Client, HAS_REQUESTS, REQUESTS_IMPORT_ERROR
+from ansible_collections.opswat.it_access.plugins.module_utils.client import Client
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import OpswatError
 from ansible_collections.opswat.it_access.plugins.module_utils.options import reject_boolean_integers
+from ansible_collections.opswat.it_access.plugins.module_utils.transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 
 
 def run_module(run, module_options, **spec_rules):

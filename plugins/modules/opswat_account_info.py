@@ -183,7 +183,7 @@ MODULE_OPTIONS = dict(
 
 
 def run(module, client):
-    account = client.get_account(score_type=module.params["score_type"])
+    account = client.account.get(score_type=module.params["score_type"])
     if not module.params["include_license_key"]:
         account.pop("license_key", None)
     return dict(changed=False, account=account)

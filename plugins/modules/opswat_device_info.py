@@ -193,11 +193,11 @@ def lookup(client, device_ids, macs):
     """Devices by id or MAC through Device Details, in the order asked, unknown ones left out."""
     if device_ids is not None:
         wanted = unique_ids(device_ids)
-        found = dict((id_key(device.get("device_id")), device) for device in client.get_device_details(wanted))
+        found = dict((id_key(device.get("device_id")), device) for device in client.devices.details(wanted))
         return [found[id_key(device_id)] for device_id in wanted if id_key(device_id) in found]
     wanted = normalize_macs(macs)
     by_mac = {}
-    for device in client.get_device_details(wanted):
+    for device in client.devices.details(wanted):
         for mac in device_macs(device):
             by_mac.setdefault(mac, device)
     devices = []
@@ -217,7 +217,7 @@ def named_groups_exist(module, client, group_names):
     """
     if not group_names:
         return True
-    known = set(group.get("group_name") for group in client.list_groups())
+    known = set(group.get("group_name") for group in client.groups.list())
     unknown = [name for name in unique(group_names) if name not in known]
     for name in unknown:
         module.warn("group_name: no group is named %r (names match exactly, case-sensitive); opswat_group_info"

@@ -160,7 +160,7 @@ MODULE_OPTIONS = dict(
 
 
 def run(module, client):
-    groups = client.list_groups()
+    groups = client.groups.list()
     name = module.params["name"]
     if name is not None:
         groups = [group for group in groups if group.get("group_name") == name]

@@ -16,7 +16,8 @@ import re
 from collections import Counter
 
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
-    DEVICE_BLOCK_FIELDS, DEVICE_VALUE_FIELDS, as_list, device_macs, misshapen_field)
+    DEVICE_BLOCK_FIELDS, DEVICE_VALUE_FIELDS, device_macs)
+from ansible_collections.opswat.it_access.plugins.module_utils.session import as_list, misshapen_field
 
 EMPTY_VALUES = ("", "n/a")
 HOSTNAME_SOURCES = ("device_name", "host_name", "nickname", "first_ipv4", "public_ip", "first_mac", "device_id")

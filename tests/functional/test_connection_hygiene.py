@@ -14,7 +14,7 @@ import socket
 import pytest
 from conftest import connection_vars
 
-from ansible_collections.opswat.it_access.plugins.module_utils.pacing import state_directory
+from ansible_collections.opswat.it_access.plugins.module_utils.state import state_directory
 
 
 @pytest.fixture(autouse=True)

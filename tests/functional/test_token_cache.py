@@ -12,7 +12,7 @@ import stat
 
 from conftest import connection_vars, leaked_secrets, requests_by_endpoint
 
-from ansible_collections.opswat.it_access.plugins.module_utils.pacing import state_directory
+from ansible_collections.opswat.it_access.plugins.module_utils.state import state_directory
 
 TASKS = [
     dict(id="first", module="opswat.it_access.opswat_account_info"),

@@ -94,8 +94,8 @@ class FastClient(client_module.Client):
 
     def __init__(self, *args, **kwargs):
         super(FastClient, self).__init__(*args, **kwargs)
-        self.retry_base_seconds = BACKOFF_BASE_SECONDS
-        self.throttle_window_seconds = WINDOW
+        self.session.retry_base_seconds = BACKOFF_BASE_SECONDS
+        self.session.throttle.window_seconds = WINDOW
 
 
 @contextlib.contextmanager

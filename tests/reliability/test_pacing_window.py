@@ -20,8 +20,9 @@ from datetime import datetime
 import pytest
 
 import reliability_harness as harness
-from ansible_collections.opswat.it_access.plugins.module_utils.client import USER_AGENT, Client
+from ansible_collections.opswat.it_access.plugins.module_utils.client import Client
 from ansible_collections.opswat.it_access.plugins.module_utils.connection import config_from_params
+from ansible_collections.opswat.it_access.plugins.module_utils.session import USER_AGENT
 from ansible_collections.opswat.it_access.plugins.module_utils.transport import RequestsTransport
 
 WINDOW = 1.0
@@ -79,7 +80,7 @@ def scaled_sim(make_sim):
 
 def test_requests_that_arrive_late_draw_no_429(scaled_sim):
     with scaled_client(scaled_sim, late_requests=(10, 21)) as client:
-        devices = list(client.iter_devices())
+        devices = list(client.devices.list())
         metrics = client.metrics
     assert len(devices) == 1500
     entries = scaled_sim.request_log()
@@ -91,7 +92,7 @@ def test_a_slow_answer_holds_back_the_request_a_budget_later(scaled_sim):
     """The simulator answers page 9 late, after counting it: page 19 starts a window after that answer at least."""
     scaled_sim.add_fault("slow", count=1, endpoint="devices", after=8, seconds=LATE_SECONDS)
     with scaled_client(scaled_sim) as client:
-        assert len(list(client.iter_devices())) == 1500
+        assert len(list(client.devices.list())) == 1500
     entries = scaled_sim.request_log()
     assert_no_window_overfull(entries)
     slow = [index for index, entry in enumerate(entries) if entry["fault"] == "slow"]
@@ -108,7 +109,7 @@ def test_two_processes_of_one_account_with_late_requests_draw_no_429(scaled_sim)
     def list_fleet(name, late_requests):
         try:
             with scaled_client(scaled_sim, late_requests) as client:
-                outcomes[name] = len(list(client.iter_devices(max_devices=1000)))
+                outcomes[name] = len(list(client.devices.list(max_devices=1000)))
         except Exception as error:  # pylint: disable=broad-exception-caught  # reported below
             outcomes[name] = error
 

@@ -21,7 +21,7 @@ import sys
 import pytest
 
 import reliability_harness as harness
-from ansible_collections.opswat.it_access.plugins.module_utils.pacing import state_directory
+from ansible_collections.opswat.it_access.plugins.module_utils.state import state_directory
 from reliability_harness import CLIENT_ID, CLIENT_SECRET, STATIC_TOKEN, WRONG_SECRET, WRONG_TOKEN
 
 MASK = "********"

@@ -30,6 +30,8 @@ import requests
 import reliability_harness as harness
 from reliability_harness import client_module, module_runner
 
+from ansible_collections.opswat.it_access.plugins.module_utils import ratelimit
+
 SHORT_RUNS = 100
 FULL_RUNS = 1000
 FLEET = 60
@@ -55,20 +57,20 @@ class SoakClient(client_module.Client):
 
     def __init__(self, *args, **kwargs):
         super(SoakClient, self).__init__(*args, **kwargs)
-        self.retry_base_seconds = 0.01
-        self.throttle_window_seconds = 0.05
+        self.session.retry_base_seconds = 0.01
+        self.session.throttle.window_seconds = 0.05
 
 
 @contextlib.contextmanager
 def soak_client():
-    original_client, original_minimum = module_runner.Client, client_module.MIN_THROTTLE_WAIT_SECONDS
+    original_client, original_minimum = module_runner.Client, ratelimit.MIN_THROTTLE_WAIT_SECONDS
     module_runner.Client = SoakClient
-    client_module.MIN_THROTTLE_WAIT_SECONDS = 0.02
+    ratelimit.MIN_THROTTLE_WAIT_SECONDS = 0.02
     try:
         yield
     finally:
         module_runner.Client = original_client
-        client_module.MIN_THROTTLE_WAIT_SECONDS = original_minimum
+        ratelimit.MIN_THROTTLE_WAIT_SECONDS = original_minimum
 
 
 class Scenario(object):

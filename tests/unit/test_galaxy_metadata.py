@@ -95,12 +95,12 @@ def test_identity(galaxy):
 
 
 def test_the_user_agent_carries_the_version_of_galaxy_yml(galaxy):
-    # The modules cannot read galaxy.yml where they run (a remote host gets module_utils only): client.py
+    # The modules cannot read galaxy.yml where they run (a remote host gets module_utils only): session.py
     # states the version itself, and this test keeps the two equal.
-    from ansible_collections.opswat.it_access.plugins.module_utils import client
+    from ansible_collections.opswat.it_access.plugins.module_utils import session
 
-    assert client.VERSION == str(galaxy["version"]), "client.py VERSION differs from galaxy.yml version"
-    assert client.USER_AGENT == "opswat.it_access/%s" % galaxy["version"]
+    assert session.VERSION == str(galaxy["version"]), "session.py VERSION differs from galaxy.yml version"
+    assert session.USER_AGENT == "opswat.it_access/%s" % galaxy["version"]
 
 
 def test_tags(galaxy):

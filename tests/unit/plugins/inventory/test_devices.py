@@ -57,20 +57,21 @@ class FakeClient(object):
     """Stands in for ``Client``: serves canned devices, records how it was used."""
 
     def __init__(self, devices, error=None):
-        self.devices = devices
+        self.records = devices
+        self.devices = self  # the plugin calls client.devices.list()
         self.error = error
         self.calls = []
         self.closed = False
         self.served = 0
 
-    def iter_devices(self, page_size=50, max_devices=None):
+    def list(self, page_size=50, max_devices=None):
         self.calls.append(dict(page_size=page_size, max_devices=max_devices))
         return self._iterate(max_devices)
 
     def _iterate(self, max_devices):
         if self.error is not None:
             raise self.error
-        for item in self.devices:
+        for item in self.records:
             if max_devices is not None and self.served >= max_devices:
                 return
             self.served += 1

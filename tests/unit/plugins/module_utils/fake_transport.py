@@ -2,7 +2,7 @@
 # Copyright (c) opswat.it_access contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""A scripted transport, a fake clock and a harness for testing the client without a network.
+"""A scripted transport, a fake clock and a harness for testing the client and its session without a network.
 
 Each expected exchange names the method and path, optionally asserts the access token, query, JSON body
 or form body, and answers with a status, headers and body, or raises a transport failure, after ``latency``
@@ -40,6 +40,26 @@ ACTION = "/o/api/v3.3/devices/action"
 
 ANY = object()
 NO_TOKEN = object()  # the request must carry no query parameters at all (the token request)
+
+TOKEN_FORM = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "grant_type": "client_credentials"}
+
+
+def credentials(**overrides):
+    """Connection options with client credentials and no access token."""
+    values = dict(access_token=None, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    values.update(overrides)
+    return values
+
+
+OMITTED = object()  # expect_token: an answer without expires_in
+
+
+def expect_token(harness, token=FETCHED_TOKEN, expires_in=43199, **kwargs):
+    """Script the token request of the client credentials; ``expires_in=OMITTED`` leaves the lifetime out."""
+    body = {"access_token": token, "token_type": "bearer", "scope": "read"}
+    if expires_in is not OMITTED:
+        body["expires_in"] = expires_in
+    harness.expect("POST", TOKEN, token=NO_TOKEN, form=TOKEN_FORM, body=body, **kwargs)
 
 
 class FakeClock(object):
@@ -144,7 +164,7 @@ class FakeTransport(object):
 
 
 def make_config(**overrides):
-    # No token cache: each test starts from nothing (test_token_cache.py tests the cache with its own directory).
+    # No token cache: each test starts from nothing (test_auth.py tests the cache with its own directory).
     values = dict(api_url=API_URL, access_token=ACCESS_TOKEN, requests_per_minute=60, rate_limit_timeout=300,
                   token_cache=False)
     values.update(overrides)
@@ -156,7 +176,10 @@ def make_config(**overrides):
 
 
 class Harness(object):
-    """A fake clock, a scripted transport and the clients built on them; collects secrets and log lines."""
+    """A fake clock, a scripted transport and the clients built on them; collects secrets and log lines.
+
+    ``client()`` builds a ``Client`` on them through the one injection point, ``Client(config, transport=...)``.
+    """
 
     def __init__(self):
         self.clock = FakeClock()
@@ -167,7 +190,7 @@ class Harness(object):
     def client(self, config=None, **overrides):
         client = Client(config or make_config(**overrides), on_secret=self.secrets.append, log=self.log_lines.append,
                         transport=self.transport, clock=self.clock, sleep=self.clock.sleep)
-        client.backoff_jitter = lambda: 1.0  # back-off delays become exactly 1, 2, 4...
+        client.session.backoff_jitter = lambda: 1.0  # back-off delays become exactly 1, 2, 4...
         return client
 
     def expect(self, method, path, **kwargs):

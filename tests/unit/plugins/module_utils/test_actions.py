@@ -141,8 +141,9 @@ class StubClient(object):
     def __init__(self, answers, error=None, unsent=None):
         self.answers, self.error, self.unsent = answers, error, unsent
         self.sent = None
+        self.devices = self  # the write calls client.devices.action()
 
-    def device_action(self, action, ids=None, params=None):
+    def action(self, action, ids=None, params=None):
         self.sent = ids
         if self.error is not None:
             self.error.completed_results, self.error.unsent_ids = self.answers, self.unsent

@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 import pytest
 
-from ansible_collections.opswat.it_access.plugins.module_utils import connection
+from ansible_collections.opswat.it_access.plugins.module_utils import connection, ratelimit
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 
 EXPECTED_ENV = {
@@ -116,10 +116,10 @@ def test_secret_values_never_appear_in_errors():
 def test_defaults_and_pace():
     result = config(access_token="t", requests_per_minute=None, api_url="https://gears.opswat.com/")
     assert result.api_url == "https://gears.opswat.com"
-    assert result.requests_per_minute == 10 and result.min_interval == 6.0
-    assert result.pace_interval == pytest.approx(6.06)  # 1% margin for arrival jitter
+    assert result.requests_per_minute == 10 and ratelimit.min_interval(result) == 6.0
+    assert ratelimit.pace_interval(result) == pytest.approx(6.06)  # 1% margin for arrival jitter
     assert result.rate_limit_timeout == 300 and result.timeout == 30
-    assert result.rate_limit_window == 60 and result.window_budget == 10
+    assert result.rate_limit_window == 60 and ratelimit.window_budget(result) == 10
     assert result.secrets == ["t"] and result.warnings == []
     assert result.max_listing_pages == 10000  # 500,000 devices at 50 a page
 
@@ -158,7 +158,7 @@ def test_plain_http_to_a_remote_host_warns_that_the_token_travels_in_clear(url, 
 ])
 def test_window_budget_from_requests_per_minute_and_window(rpm, window, budget):
     result = config(access_token="t", requests_per_minute=rpm, rate_limit_window=window)
-    assert result.window_budget == budget
+    assert ratelimit.window_budget(result) == budget
 
 
 def test_bad_window_message_says_what_to_set():

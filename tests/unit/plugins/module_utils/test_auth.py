@@ -2,8 +2,8 @@
 # Copyright (c) opswat.it_access contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The token cache: what its file holds (nothing usable without the client secret), and how clients share,
-replace and discard a cached token."""
+"""The access token: given, fetched, replaced after a 401, and cached for the next tasks (what the cache's
+file holds: nothing usable without the client secret)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -21,24 +21,150 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from ansible_collections.opswat.it_access.plugins.module_utils import token_cache as token_cache_module
-from ansible_collections.opswat.it_access.plugins.module_utils.errors import AuthenticationError
-from ansible_collections.opswat.it_access.plugins.module_utils.pacing import state_directory
-from ansible_collections.opswat.it_access.plugins.module_utils.token_cache import TokenCache, default_token_cache
+from ansible_collections.opswat.it_access.plugins.module_utils import auth as auth_module
+from ansible_collections.opswat.it_access.plugins.module_utils import session as session_module
+from ansible_collections.opswat.it_access.plugins.module_utils.auth import TokenCache, default_token_cache
+from ansible_collections.opswat.it_access.plugins.module_utils.errors import AuthenticationError, UnexpectedResponseError
+from ansible_collections.opswat.it_access.plugins.module_utils.state import state_directory
 from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import (
-    API_URL, CLIENT_ID, CLIENT_SECRET, FETCHED_TOKEN, NO_TOKEN, Harness, make_config)
+    ACCESS_TOKEN, ACCOUNT, API_URL, CLIENT_ID, CLIENT_SECRET, FETCHED_TOKEN, OMITTED, TOKEN, TOKEN_FORM, credentials,
+    expect_token, make_config)
 
-TOKEN = "/o/oauth/token"
-ACCOUNT = "/o/api/v3.2/account"
-TOKEN_FORM = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "grant_type": "client_credentials"}
+
+# ---------------------------------------------------------------------- given and fetched tokens
+
+
+def test_client_credentials_fetch_a_token_and_report_it(harness):
+    expect_token(harness)
+    harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={"ok": 1})
+    client = harness.client(**credentials())
+    assert client.account.get() == {"ok": 1}
+    assert harness.secrets == [FETCHED_TOKEN]
+    assert client.metrics == dict(requests=2, throttled=0, retries=0, waited_seconds=0.0)
+    assert FETCHED_TOKEN not in client.redact("token %s" % FETCHED_TOKEN)
+
+
+def test_token_is_reused_until_60_seconds_before_it_expires(harness):
+    expect_token(harness, expires_in=3600)
+    harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={})
+    harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={})
+    expect_token(harness, token="second-token-SECRET", expires_in=3600)
+    harness.expect("POST", ACCOUNT, token="second-token-SECRET", body={})
+    client = harness.client(**credentials())
+    client.account.get()
+    harness.clock.now += 3600 - 62
+    client.account.get()
+    harness.clock.now += 3
+    client.account.get()
+    assert harness.secrets == [FETCHED_TOKEN, "second-token-SECRET"]
+
+
+def test_short_token_lifetime_is_refreshed_at_half_life(harness):
+    expect_token(harness, expires_in=100)
+    harness.expect("POST", ACCOUNT, body={})
+    harness.expect("POST", ACCOUNT, body={})
+    expect_token(harness, token="second-token-SECRET", expires_in=100)
+    harness.expect("POST", ACCOUNT, token="second-token-SECRET", body={})
+    client = harness.client(**credentials())
+    client.account.get()  # token fetched at t0 (the account request then waits 1 s of pacing)
+    harness.clock.now += 48
+    client.account.get()  # t0 + 49 < t0 + 50
+    harness.clock.now += 2
+    client.account.get()
+
+
+@pytest.mark.parametrize("expires_in", [None, "junk", -5, 0])
+def test_token_without_a_usable_lifetime_is_used_until_rejected(harness, expires_in):
+    expect_token(harness, expires_in=expires_in)
+    harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={})
+    harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={})
+    client = harness.client(**credentials())
+    client.account.get()
+    harness.clock.now += 10 ** 6
+    client.account.get()
+
+
+def test_token_expires_in_as_a_string(harness):
+    expect_token(harness, expires_in="100")
+    harness.expect("POST", ACCOUNT, body={})
+    expect_token(harness, token="second-token-SECRET")
+    harness.expect("POST", ACCOUNT, token="second-token-SECRET", body={})
+    client = harness.client(**credentials())
+    client.account.get()
+    harness.clock.now += 60
+    client.account.get()
+
+
+def test_401_fetches_a_new_token_and_retries_once(harness):
+    harness.expect("POST", ACCOUNT, token=ACCESS_TOKEN, status=401, body={"error": "invalid_token"})
+    expect_token(harness)
+    harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={"ok": 1})
+    client = harness.client(**credentials(access_token=ACCESS_TOKEN))
+    assert client.account.get() == {"ok": 1}
+    assert client.metrics == dict(requests=3, throttled=0, retries=1, waited_seconds=0.0)
+    assert harness.secrets == [FETCHED_TOKEN]
+
+
+def test_401_twice_is_an_authentication_error(harness):
+    expect_token(harness)
+    harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, status=401)
+    expect_token(harness, token="second-token-SECRET")
+    harness.expect("POST", ACCOUNT, token="second-token-SECRET", status=401)
+    with pytest.raises(AuthenticationError, match="the access token was rejected: expired or invalid") as caught:
+        harness.client(**credentials()).account.get()
+    assert "freshly fetched" in str(caught.value)
+    assert caught.value.details["status"] == 401
+
+
+@pytest.mark.parametrize("status", [400, 401])
+def test_bad_client_credentials(harness, status):
+    harness.expect("POST", TOKEN, form=TOKEN_FORM, status=status, body={"error": "invalid_client"})
+    client = harness.client(**credentials())
+    with pytest.raises(AuthenticationError, match="the client credentials were rejected") as caught:
+        client.account.get()
+    assert "HTTP %d" % status in str(caught.value)
+    assert client.metrics["requests"] == 1
+
+
+def test_access_token_only_and_401(harness):
+    harness.expect("POST", ACCOUNT, token=ACCESS_TOKEN, status=401)
+    client = harness.client()
+    with pytest.raises(AuthenticationError, match="the access token was rejected: expired or invalid"):
+        client.account.get()
+    assert client.metrics["requests"] == 1
+
+
+@pytest.mark.parametrize("answer", [{"token_type": "bearer"}, {"access_token": ""}, ["x"], {"access_token": 5}])
+def test_token_answer_without_a_token(harness, answer):
+    harness.expect("POST", TOKEN, body=answer)
+    with pytest.raises(UnexpectedResponseError, match="holds no access_token"):
+        harness.client(**credentials()).account.get()
+
+
+def test_token_request_is_paced_and_retried_like_any_read(harness):
+    harness.expect("POST", TOKEN, status=503)
+    expect_token(harness)
+    harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={})
+    client = harness.client(**credentials())
+    client.account.get()
+    times = [call.time for call in harness.transport.calls]
+    assert [later - earlier for earlier, later in zip(times, times[1:])] == [1.0, 1.0]
+    assert client.metrics == dict(requests=3, throttled=0, retries=1, waited_seconds=1.0)
+
+
+def test_no_credentials_at_all(harness):
+    client = harness.client(access_token=None)
+    with pytest.raises(AuthenticationError, match="no credentials"):
+        client.account.get()
+
+
+# ---------------------------------------------------------------------- the cache's file
+
+
 SECOND_TOKEN = "second-token-7f7f7f-SECRET"
+
+
 NOW = 1700000000.0
-
-
-@pytest.fixture(autouse=True)
-def private_tempdir(monkeypatch, tmp_path):
-    """The pace and token files of every client go to a directory of this test."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
 
 def cache(secret=CLIENT_SECRET, api_url=API_URL, client_id=CLIENT_ID, now=NOW):
@@ -53,9 +179,6 @@ def file_bytes(path):
 def write_file(path, content):
     with open(path, "wb") as handle:
         handle.write(content)
-
-
-# ---------------------------------------------------------------------- the file
 
 
 def test_a_stored_token_is_read_back_until_it_expires():
@@ -206,13 +329,13 @@ def test_no_cache_without_client_credentials_or_when_turned_off():
 
 @pytest.fixture
 def without_cryptography(monkeypatch):
-    """A function that loads token_cache.py as it loads on a host without the cryptography library: a fresh copy of
+    """A function that loads auth.py as it loads on a host without the cryptography library: a fresh copy of
     the module, imported while every ``cryptography`` import raises ImportError (until the test ends)."""
     def load():
         for name in [name for name in sys.modules if name == "cryptography" or name.startswith("cryptography.")]:
             monkeypatch.setitem(sys.modules, name, None)  # None in sys.modules: importing it raises ImportError
         monkeypatch.setitem(sys.modules, "cryptography", None)
-        spec = importlib.util.spec_from_file_location("token_cache_without_cryptography", token_cache_module.__file__)
+        spec = importlib.util.spec_from_file_location("auth_without_cryptography", auth_module.__file__)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module
@@ -234,14 +357,7 @@ def test_without_cryptography_the_cache_reads_and_writes_nothing_and_says_why(wi
     assert file_bytes(written.path) == content  # neither replaced nor removed
 
 
-# ---------------------------------------------------------------------- clients sharing it
-
-
-@pytest.fixture
-def harness():
-    harness = Harness()
-    yield harness
-    harness.transport.assert_done()
+# ---------------------------------------------------------------------- tasks sharing the cache
 
 
 def shared_client(harness, **overrides):
@@ -251,21 +367,14 @@ def shared_client(harness, **overrides):
     return harness.client(**values)
 
 
-def expect_token(harness, token=FETCHED_TOKEN, expires_in=3600):
-    body = {"access_token": token, "token_type": "bearer", "scope": "read"}
-    if expires_in is not None:
-        body["expires_in"] = expires_in
-    harness.expect("POST", TOKEN, token=NO_TOKEN, form=TOKEN_FORM, body=body)
-
-
 def test_the_next_task_reuses_the_token_and_sends_no_token_request(harness):
-    expect_token(harness)
+    expect_token(harness, expires_in=3600)
     harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={})
     harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={})
     first = shared_client(harness)
-    first.get_account()
+    first.account.get()
     second = shared_client(harness)  # the next task: a new process, a new client
-    second.get_account()
+    second.account.get()
     assert first.metrics["requests"] == 2 and second.metrics["requests"] == 1
     # The reused token is a secret of the second task too: registered and redacted.
     assert harness.secrets == [FETCHED_TOKEN, FETCHED_TOKEN]
@@ -281,35 +390,35 @@ def test_a_cached_token_is_replaced_60_seconds_before_it_expires(harness):
     expect_token(harness, token=SECOND_TOKEN, expires_in=3600)
     harness.expect("POST", ACCOUNT, token=SECOND_TOKEN, body={})
     harness.expect("POST", ACCOUNT, token=SECOND_TOKEN, body={})
-    shared_client(harness).get_account()
+    shared_client(harness).account.get()
     harness.clock.now += 3600 - 59  # past the refresh time the first task computed
-    shared_client(harness).get_account()
-    shared_client(harness).get_account()  # the replacement is shared in its turn
+    shared_client(harness).account.get()
+    shared_client(harness).account.get()  # the replacement is shared in its turn
 
 
 def test_a_token_without_lifetime_is_shared_for_ten_minutes(harness):
-    expect_token(harness, expires_in=None)
+    expect_token(harness, expires_in=OMITTED)
     harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={})
     harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={})
-    expect_token(harness, token=SECOND_TOKEN, expires_in=None)
+    expect_token(harness, token=SECOND_TOKEN, expires_in=OMITTED)
     harness.expect("POST", ACCOUNT, token=SECOND_TOKEN, body={})
-    shared_client(harness).get_account()
-    harness.clock.now += token_cache_module.UNKNOWN_LIFETIME_SECONDS - 5
-    shared_client(harness).get_account()
+    shared_client(harness).account.get()
+    harness.clock.now += auth_module.UNKNOWN_LIFETIME_SECONDS - 5
+    shared_client(harness).account.get()
     harness.clock.now += 10
-    shared_client(harness).get_account()
+    shared_client(harness).account.get()
 
 
 def test_a_rejected_cached_token_is_discarded_and_replaced_for_every_later_task(harness):
     cache(now=harness.clock()).store("revoked-token-SECRET", harness.clock() + 3000)
     harness.expect("POST", ACCOUNT, token="revoked-token-SECRET", status=401, body={"error": "invalid_token"})
-    expect_token(harness)
+    expect_token(harness, expires_in=3600)
     harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={"ok": 1})
     harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={})
     client = shared_client(harness)
-    assert client.get_account() == {"ok": 1}
+    assert client.account.get() == {"ok": 1}
     assert client.metrics == dict(requests=3, throttled=0, retries=1, waited_seconds=0.0)
-    shared_client(harness).get_account()  # the next task gets the new token from the cache
+    shared_client(harness).account.get()  # the next task gets the new token from the cache
     assert "revoked-token-SECRET" in harness.secrets
 
 
@@ -318,13 +427,13 @@ def test_a_rejected_cached_token_does_not_use_up_the_refresh_of_a_call(harness):
     as without the cache, and then the call fails, saying so."""
     cache(now=harness.clock()).store("revoked-token-SECRET", harness.clock() + 3000)
     harness.expect("POST", ACCOUNT, token="revoked-token-SECRET", status=401, body={})
-    expect_token(harness)
+    expect_token(harness, expires_in=3600)
     harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, status=401, body={})
-    expect_token(harness, token=SECOND_TOKEN)
+    expect_token(harness, token=SECOND_TOKEN, expires_in=3600)
     harness.expect("POST", ACCOUNT, token=SECOND_TOKEN, status=401, body={})
     client = shared_client(harness)
     with pytest.raises(AuthenticationError) as error:
-        client.get_account()
+        client.account.get()
     assert "a freshly fetched token was rejected too" in error.value.message
     assert client.metrics["requests"] == 5
     assert cache(now=harness.clock()).load() is None  # no rejected token is left for the next task
@@ -335,17 +444,17 @@ def test_a_given_access_token_rejected_falls_back_on_the_cached_one(harness):
     harness.expect("POST", ACCOUNT, token="stale-given-token-SECRET", status=401, body={})
     harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={"ok": 1})
     client = shared_client(harness, access_token="stale-given-token-SECRET")
-    assert client.get_account() == {"ok": 1}
+    assert client.account.get() == {"ok": 1}
     assert client.metrics["requests"] == 2  # no token request: another task's token served
 
 
 def test_with_the_cache_off_every_task_fetches_and_nothing_is_written(harness):
-    expect_token(harness)
+    expect_token(harness, expires_in=3600)
     harness.expect("POST", ACCOUNT, body={})
-    expect_token(harness, token=SECOND_TOKEN)
+    expect_token(harness, token=SECOND_TOKEN, expires_in=3600)
     harness.expect("POST", ACCOUNT, token=SECOND_TOKEN, body={})
-    shared_client(harness, token_cache=False).get_account()
-    shared_client(harness, token_cache=False).get_account()
+    shared_client(harness, token_cache=False).account.get()
+    shared_client(harness, token_cache=False).account.get()
     assert not os.path.exists(state_directory()) or not [
         name for name in os.listdir(state_directory()) if name.startswith("token-")]
 
@@ -354,21 +463,20 @@ def test_a_cache_that_cannot_be_written_costs_a_warning_not_the_task(harness, tm
     blocked = tmp_path / "a-file"
     blocked.write_text("")
     monkeypatch.setattr(tempfile, "tempdir", str(blocked))  # the state directory cannot be created
-    expect_token(harness)
+    expect_token(harness, expires_in=3600)
     harness.expect("POST", ACCOUNT, body={"ok": 1})
-    assert shared_client(harness).get_account() == {"ok": 1}
+    assert shared_client(harness).account.get() == {"ok": 1}
     assert [line for line in harness.log_lines if "could not be shared with the next tasks" in line]
 
 
 def test_without_cryptography_every_task_fetches_its_token_and_warns(harness, monkeypatch, without_cryptography):
-    from ansible_collections.opswat.it_access.plugins.module_utils import client as client_module
-    monkeypatch.setattr(client_module, "default_token_cache", without_cryptography().default_token_cache)
-    expect_token(harness)
+    monkeypatch.setattr(session_module, "default_token_cache", without_cryptography().default_token_cache)
+    expect_token(harness, expires_in=3600)
     harness.expect("POST", ACCOUNT, body={})
-    expect_token(harness, token=SECOND_TOKEN)
+    expect_token(harness, token=SECOND_TOKEN, expires_in=3600)
     harness.expect("POST", ACCOUNT, token=SECOND_TOKEN, body={})
-    shared_client(harness).get_account()
-    shared_client(harness).get_account()  # the next task: no token to reuse
+    shared_client(harness).account.get()
+    shared_client(harness).account.get()  # the next task: no token to reuse
     assert not os.path.exists(state_directory()) or not [
         name for name in os.listdir(state_directory()) if name.startswith("token-")]
     warnings = [line for line in harness.log_lines if "could not be shared with the next tasks" in line]

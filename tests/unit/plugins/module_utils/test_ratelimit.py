@@ -2,6 +2,7 @@
 # Copyright (c) opswat.it_access contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
+"""The pacer (spacing, the window rule, the pace shared by processes), the pace maths and the 429 policy."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,20 +12,24 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
+from email.utils import formatdate
 
 import pytest
 
-from ansible_collections.opswat.it_access.plugins.module_utils import pacing
+from ansible_collections.opswat.it_access.plugins.module_utils import ratelimit, state
+from ansible_collections.opswat.it_access.plugins.module_utils.client import Client
 from ansible_collections.opswat.it_access.plugins.module_utils.connection import ConnectionConfig
-from ansible_collections.opswat.it_access.plugins.module_utils.pacing import (
-    Pacer, SharedPacer, default_pacer, normalised_url, pace_key, state_directory)
-from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import FakeClock
+from ansible_collections.opswat.it_access.plugins.module_utils.errors import ApiError, RateLimitError, TransportError
+from ansible_collections.opswat.it_access.plugins.module_utils.ratelimit import (
+    Pacer, SharedPacer, default_pacer, normalised_url, pace_key)
+from ansible_collections.opswat.it_access.plugins.module_utils.state import state_directory
+from ansible_collections.opswat.it_access.plugins.module_utils.transport import DROPPED, TIMEOUT
+from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import (
+    ACCESS_TOKEN, ACCOUNT, ACTION, CLIENT_ID, CLIENT_SECRET, FETCHED_TOKEN, GROUPS, FakeClock, FakeTransport,
+    credentials, expect_token, make_config)
 
 
-@pytest.fixture(autouse=True)
-def private_tempdir(monkeypatch, tmp_path):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+# ---------------------------------------------------------------------- the pacer
 
 
 def test_in_process_pacer_spaces_requests_from_their_start():
@@ -62,7 +67,7 @@ def test_reservations_queue_up_without_holding_the_lock():
 
 def read_state(pacer):
     with open(pacer.path, "rb") as handle:
-        return pacing.parse_state(handle.read())
+        return ratelimit.parse_state(handle.read())
 
 
 @pytest.mark.parametrize("content", [b"garbage", b"nan", b"", b"\xff\xfe", b"[1, 2]", b'{"next": "soon"}',
@@ -75,7 +80,7 @@ def test_unreadable_state_is_ignored(tmp_path, content):
     assert pacer.wait_turn() == 0.0
     state = read_state(pacer)
     assert state["next"] == clock.now
-    assert list(state["in_flight"].values()) == [[clock.now, clock.now + pacing.DEFAULT_IN_FLIGHT_SECONDS]]
+    assert list(state["in_flight"].values()) == [[clock.now, clock.now + ratelimit.DEFAULT_IN_FLIGHT_SECONDS]]
     assert state["answered"] == []
 
 
@@ -92,7 +97,7 @@ def test_answers_and_requests_far_in_the_future_are_not_believed(tmp_path):
     pacer = SharedPacer(1.0, "k", clock=clock, sleep=clock.sleep, directory=str(tmp_path), window=60, budget=1)
     far = clock.now + 10 * 3600  # written before the wall clock was set back
     with open(pacer.path, "wb") as handle:
-        handle.write(pacing.serialize_state(dict(next=None, answered=[far], in_flight={"x": [far, far + 60]})))
+        handle.write(ratelimit.serialize_state(dict(next=None, answered=[far], in_flight={"x": [far, far + 60]})))
     assert pacer.wait_turn() == 0.0
 
 
@@ -119,7 +124,7 @@ def test_falls_back_when_the_directory_belongs_to_another_user(monkeypatch, tmp_
 
 
 def test_falls_back_without_fcntl(monkeypatch, tmp_path):
-    monkeypatch.setattr(pacing, "fcntl", None)
+    monkeypatch.setattr(state, "fcntl", None)
     clock = FakeClock()
     pacer = SharedPacer(5.0, "k", clock=clock, sleep=clock.sleep, directory=str(tmp_path))
     assert not pacer.shared
@@ -143,21 +148,6 @@ def test_default_pacer_lives_under_the_temp_directory(tmp_path):
     assert pacer.min_interval == pytest.approx(5.05)  # 60 / 12, plus the 1% margin
     assert os.path.dirname(pacer.path) == os.path.join(str(tmp_path), "opswat_it_access-%d" % os.getuid())
     assert "the-token" not in pacer.path
-
-
-def test_the_state_directory_is_the_users_own_so_another_users_directory_does_not_switch_it_off(tmp_path):
-    # A directory of the name earlier versions shared by every user, made by another user first.
-    squatted = tmp_path / "opswat_it_access"
-    squatted.mkdir(mode=0o755)
-    if os.getuid() == 0:
-        os.chown(str(squatted), 4242, 4242)
-    assert state_directory() == os.path.join(str(tmp_path), "opswat_it_access-%d" % os.getuid())
-    clock = FakeClock()
-    messages = []
-    pacer = SharedPacer(5.0, "k", clock=clock, sleep=clock.sleep, on_fallback=messages.append)
-    pacer.wait_turn()
-    assert pacer.shared and messages == []
-    assert os.path.dirname(pacer.path) == state_directory()
 
 
 @pytest.mark.parametrize("spelling", [
@@ -188,14 +178,13 @@ def test_different_services_keep_different_paces(one, other):
     assert pace_key(one, client_id="id") != pace_key(other, client_id="id")
 
 
-# Run in a fresh interpreter that loads pacing.py by its path: no fork of the test process (which may have
-# threads), and no need for the collection loader in the child.
+# Run in a fresh interpreter that imports ratelimit.py from the tree under test (given as the directory holding
+# ansible_collections): no fork of the test process (which may have threads), and no collection loader in the child.
 CHILD_SCRIPT = """
-import importlib.util, sys
-spec = importlib.util.spec_from_file_location("pacing_under_test", sys.argv[1])
-pacing = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(pacing)
-pacer = pacing.SharedPacer(float(sys.argv[3]), "cross-process", directory=sys.argv[2])
+import sys
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.opswat.it_access.plugins.module_utils.ratelimit import SharedPacer
+pacer = SharedPacer(float(sys.argv[3]), "cross-process", directory=sys.argv[2])
 for _attempt in range(3):
     pacer.wait_turn()
     # The reserved start, not time.time() after the sleep: a busy machine must not make the test flaky.
@@ -203,10 +192,11 @@ for _attempt in range(3):
 """
 
 
-@pytest.mark.skipif(pacing.fcntl is None, reason="needs fcntl")
+@pytest.mark.skipif(not state.file_locks_available(), reason="needs fcntl")
 def test_two_real_processes_share_the_pace(tmp_path):
     interval = 0.15
-    command = [sys.executable, "-c", CHILD_SCRIPT, pacing.__file__, str(tmp_path), str(interval)]
+    collections_root = os.path.abspath(os.path.join(os.path.dirname(ratelimit.__file__), *[os.pardir] * 5))
+    command = [sys.executable, "-c", CHILD_SCRIPT, collections_root, str(tmp_path), str(interval)]
     # Both must run at once, so no `with` around each; communicate() below reaps them.
     children = [subprocess.Popen(command, stdout=subprocess.PIPE, universal_newlines=True)  # pylint: disable=consider-using-with
                 for _attempt in range(2)]
@@ -368,3 +358,256 @@ def test_default_pacer_takes_the_window_budget_and_in_flight_time_from_the_confi
     pacer = default_pacer(config)
     assert (pacer.window, pacer.budget, pacer.in_flight_seconds) == (1.0, 10, 14.0)
     assert pacer.min_interval == pytest.approx(0.101)
+
+
+# ---------------------------------------------------------------------- the session's requests, paced
+
+
+def test_pace_margin_spaces_requests_one_percent_above_the_budget(harness):
+    for _attempt in range(2):
+        harness.expect("POST", ACCOUNT, body={})
+    client = harness.client(make_config(requests_per_minute=10, pace_margin=1.01))
+    client.account.get()
+    client.account.get()
+    first, second = [call.time for call in harness.transport.calls]
+    assert second - first == pytest.approx(6.06)
+
+
+@pytest.mark.parametrize("requests_per_minute, interval", [(60, 1.0), (10, 6.0), (120, 0.5)])
+def test_requests_are_evenly_spaced_and_pacing_is_not_waiting(harness, requests_per_minute, interval):
+    for _attempt in range(4):
+        harness.expect("POST", ACCOUNT, body={})
+    client = harness.client(requests_per_minute=requests_per_minute)
+    for _attempt in range(4):
+        client.account.get()
+    times = [call.time for call in harness.transport.calls]
+    assert times[0] == 1700000000.0  # the first request is not delayed
+    assert [later - earlier for earlier, later in zip(times, times[1:])] == [interval] * 3
+    assert client.metrics == dict(requests=4, throttled=0, retries=0, waited_seconds=0.0)
+
+
+def test_two_clients_of_the_same_account_share_the_pace(harness, tmp_path):
+    harness.expect("POST", ACCOUNT, body={})
+    harness.expect("POST", ACCOUNT, body={})
+    harness.expect("POST", ACCOUNT, body={})
+    first = harness.client(requests_per_minute=10)
+    second = harness.client(requests_per_minute=10)
+    first.account.get()
+    second.account.get()  # a second process: its first request waits for the first one's
+    first.account.get()
+    times = [call.time for call in harness.transport.calls]
+    assert [later - earlier for earlier, later in zip(times, times[1:])] == [6.0, 6.0]
+
+    pace_files = os.listdir(state_directory())
+    assert len(pace_files) == 1
+    for name in pace_files:
+        for secret in (ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET):
+            assert secret not in name
+        with open(os.path.join(state_directory(), name), encoding="ascii") as handle:
+            assert ACCESS_TOKEN not in handle.read()
+
+
+def test_clients_of_different_api_urls_do_not_share_the_pace(harness):
+    other_transport = FakeTransport(api_url="https://other.example.test", clock=harness.clock)
+    harness.expect("POST", ACCOUNT, body={})
+    other_transport.expect("POST", ACCOUNT, body={})
+    first = harness.client(requests_per_minute=10)
+    second = Client(make_config(api_url="https://other.example.test", requests_per_minute=10),
+                    transport=other_transport, clock=harness.clock, sleep=harness.clock.sleep)
+    first.account.get()
+    second.account.get()
+    assert harness.clock.sleeps == []
+    other_transport.assert_done()
+
+
+def test_client_id_names_the_shared_pace(harness, tmp_path):
+    expect_token(harness)
+    harness.expect("POST", ACCOUNT, body={})
+    harness.client(**credentials()).account.get()
+    names = os.listdir(state_directory())
+    assert len(names) == 1
+    assert CLIENT_ID not in names[0] and CLIENT_SECRET not in names[0] and FETCHED_TOKEN not in names[0]
+
+
+def test_injected_pacer_is_used(harness):
+    class CountingPacer(object):
+        turns = 0
+
+        answers = 0
+
+        def wait_turn(self):
+            self.turns += 1
+            return 0.0
+
+        def record_answer(self):
+            self.answers += 1
+
+        def close(self):
+            pass
+
+    pacer = CountingPacer()
+    harness.expect("POST", ACCOUNT, body={})
+    client = Client(make_config(), transport=harness.transport, clock=harness.clock, sleep=harness.clock.sleep,
+                    pacer=pacer)
+    client.account.get()
+    assert (pacer.turns, pacer.answers) == (1, 1)
+
+
+class RecordingPacer(object):
+    """Records the order of turns and answers, with the time of each."""
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.events = []
+
+    def wait_turn(self):
+        self.events.append(("turn", self.clock.now))
+        return 0.0
+
+    def record_answer(self):
+        self.events.append(("answer", self.clock.now))
+
+    def close(self):
+        pass
+
+
+def test_every_answer_is_reported_to_the_pacer_success_error_429_and_failure(harness):
+    harness.expect("POST", ACCOUNT, status=429, headers={"Retry-After": "1"})
+    harness.expect("POST", ACCOUNT, status=503)
+    harness.expect("POST", ACCOUNT, fail=(TIMEOUT, "read timed out"))
+    harness.expect("POST", ACCOUNT, body={"ok": 1})
+    harness.expect("POST", GROUPS, status=400, body={"error": "bad"})
+    harness.expect("POST", ACTION, fail=(DROPPED, "connection reset"))
+    pacer = RecordingPacer(harness.clock)
+    client = Client(make_config(), transport=harness.transport, clock=harness.clock, sleep=harness.clock.sleep,
+                    pacer=pacer)
+    client.session.backoff_jitter = lambda: 1.0
+    client.account.get()
+    with pytest.raises(ApiError):
+        client.groups.list()
+    with pytest.raises(TransportError):
+        client.devices.action("exempt", ids=["d1"])
+    assert [kind for kind, _moment in pacer.events] == ["turn", "answer"] * 6
+
+
+def test_a_late_answer_holds_back_the_request_a_window_later(harness):
+    """600 a minute in a 1 s window: 10 a window. The first answer takes 0.5 s, so the 11th request waits for that
+    answer plus the window (1.5 s), not only for its slot (1.4 s)."""
+    harness.transport.expect("POST", ACCOUNT, body={}, latency=0.5)
+    for _attempt in range(10):
+        harness.expect("POST", ACCOUNT, body={})
+    client = harness.client(requests_per_minute=600, rate_limit_window=1)
+    for _attempt in range(11):
+        client.account.get()
+    starts = [call.time - harness.transport.calls[0].time for call in harness.transport.calls]
+    assert starts[1] == pytest.approx(0.5)  # one request at a time: after the first answer
+    assert starts[9] == pytest.approx(1.3)
+    assert starts[10] == pytest.approx(1.5)
+
+
+# ---------------------------------------------------------------------- 429
+
+
+def throttled_then_ok(harness, headers, count=1):
+    for _attempt in range(count):
+        harness.expect("POST", ACCOUNT, status=429, headers=headers, body={"error": "too many requests"})
+    harness.expect("POST", ACCOUNT, body={"ok": 1})
+
+
+@pytest.mark.parametrize("headers, wait", [
+    ({"Retry-After": "7"}, 7.0),
+    ({"retry-after": " 7 "}, 7.0),
+    ({"Retry-After": "2.5"}, 2.5),
+    ({"X-RateLimit-Reset-Time": "12"}, 12.0),
+    ({"x-ratelimit-reset-time": "12"}, 12.0),
+    ({"X-RateLimit-Reset-Time": str(1700000000 + 45)}, 45.0),  # an epoch timestamp
+    ({"X-RateLimit-Reset-Time": str((1700000000 + 45) * 1000)}, 45.0),  # an epoch in milliseconds
+    ({"Retry-After": "9", "X-RateLimit-Reset-Time": "30"}, 9.0),  # Retry-After wins
+    ({}, 60.0),  # neither: a full window
+    ({"Retry-After": "soon", "X-RateLimit-Reset-Time": "later"}, 60.0),
+    ({"Retry-After": "-5"}, 60.0),
+    ({"Retry-After": "nan", "X-RateLimit-Reset-Time": "inf"}, 60.0),
+    ({"Retry-After": "Mon, 99 Foo 2023 25:61:00 GMT"}, 60.0),
+    ({"Retry-After": "soon", "X-RateLimit-Reset-Time": "20"}, 20.0),  # garbage falls through to the next
+    ({"Retry-After": "0"}, 1.0),  # never a zero wait: that would spin at the pacing rate
+    ({"X-RateLimit-Reset-Time": str(1700000000 - 100)}, 1.0),  # a reset already past
+])
+def test_429_waits_as_the_headers_say(harness, headers, wait):
+    throttled_then_ok(harness, headers)
+    client = harness.client()
+    assert client.account.get() == {"ok": 1}
+    assert harness.clock.sleeps == [wait]  # no pacing gap on top: the wait already covers it
+    assert client.metrics == dict(requests=2, throttled=1, retries=1, waited_seconds=wait)
+
+
+def test_429_retry_after_http_date(harness):
+    throttled_then_ok(harness, {"Retry-After": formatdate(1700000000 + 30, usegmt=True)})
+    client = harness.client()
+    client.account.get()
+    assert harness.clock.sleeps == [30.0]
+    assert client.metrics["waited_seconds"] == 30.0
+
+
+def test_429_retry_after_http_date_in_the_past(harness):
+    throttled_then_ok(harness, {"Retry-After": formatdate(1700000000 - 30, usegmt=True)})
+    harness.client().account.get()
+    assert harness.clock.sleeps == [1.0]
+
+
+def test_429_wait_is_followed_without_extra_pacing(harness):
+    throttled_then_ok(harness, {"Retry-After": "0.2"})
+    client = harness.client(requests_per_minute=10)
+    client.account.get()
+    # 1 s (the floor) waited on the 429, then 5 s more of pacing: the gap is still 6 s.
+    assert harness.clock.sleeps == [1.0, 5.0]
+    assert client.metrics["waited_seconds"] == 1.0
+
+
+def test_rate_limit_budget_exhausted(harness):
+    for _attempt in range(3):
+        harness.expect("POST", ACCOUNT, status=429, headers={"Retry-After": "40"})
+    client = harness.client(rate_limit_timeout=100)
+    with pytest.raises(RateLimitError) as caught:
+        client.account.get()
+    message = str(caught.value)
+    assert "rate limited" in message and "HTTP 429" in message
+    assert "3 answer(s) with HTTP 429" in message
+    assert "80.0 s waited" in message
+    assert "rate_limit_timeout (100 s)" in message
+    assert caught.value.waited_seconds == 80.0
+    assert caught.value.to_fail_json()["waited_seconds"] == 80.0
+    assert client.metrics == dict(requests=3, throttled=3, retries=2, waited_seconds=80.0)
+
+
+def test_rate_limit_budget_is_for_the_lifetime_of_the_client(harness):
+    throttled_then_ok(harness, {"Retry-After": "40"})
+    harness.expect("POST", ACCOUNT, status=429, headers={"Retry-After": "40"})
+    client = harness.client(rate_limit_timeout=60)
+    client.account.get()
+    with pytest.raises(RateLimitError, match=r"2 answer\(s\) with HTTP 429"):
+        client.account.get()
+
+
+def test_rate_limit_timeout_zero_never_waits(harness):
+    harness.expect("POST", ACCOUNT, status=429, headers={"Retry-After": "1"})
+    client = harness.client(rate_limit_timeout=0)
+    with pytest.raises(RateLimitError, match="rate_limit_timeout is 0") as caught:
+        client.account.get()
+    assert "HTTP 429" in str(caught.value)
+    assert harness.clock.sleeps == []
+    assert client.metrics == dict(requests=1, throttled=1, retries=0, waited_seconds=0.0)
+
+
+def test_rate_limit_timeout_minus_one_waits_without_bound(harness):
+    throttled_then_ok(harness, {"Retry-After": "1000"}, count=5)
+    client = harness.client(rate_limit_timeout=-1)
+    assert client.account.get() == {"ok": 1}
+    assert client.metrics == dict(requests=6, throttled=5, retries=5, waited_seconds=5000.0)
+
+
+def test_action_is_retried_after_429(harness):
+    harness.expect("POST", ACTION, status=429, headers={"Retry-After": "3"})
+    harness.expect("POST", ACTION, body=[{"id": "d1", "status": 1, "command_id": ""}])
+    client = harness.client()
+    assert client.devices.action("exempt", ids=["d1"]) == [{"id": "d1", "status": 1, "command_id": None}]
+    assert client.metrics == dict(requests=2, throttled=1, retries=1, waited_seconds=3.0)

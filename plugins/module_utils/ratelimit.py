@@ -2,7 +2,10 @@
 # Copyright (c) opswat.it_access contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Client-side pacing: two rules keep the collection's own requests from ever drawing a 429.
+"""Rate limiting: the pacer that keeps the collection's own requests from drawing a 429, the pace maths, and
+the policy for the 429s other clients of the account cause.
+
+**Pacing.** Two rules keep the collection's own requests from ever drawing a 429.
 
 1. **Even spacing.** Requests of one account start at least ``min_interval`` seconds apart, with no bursts:
    the only schedule that is safe whether the service counts a fixed or a sliding window.
@@ -22,34 +25,33 @@
    that 1% of the window (0.6 s at 10 requests a minute).
 
 Every task of a play is its own process, so the pace of an account is shared through a small JSON state file (one
-per API URL and client, named by a hash, never by a secret) in a directory of the user's own under
-``tempfile.gettempdir()`` (``opswat_it_access-<uid>``, see ``state_directory``), locked with ``fcntl.flock``. It
-holds the next reserved start, the answer times that still matter and the requests in flight. Where the file or
-``fcntl`` is unavailable, pacing falls back to this process alone, and says so (``on_fallback``).
+per API URL and client, named by a hash, never by a secret) in the user's state directory (state.py), locked while
+it is read and rewritten. It holds the next reserved start, the answer times that still matter and the requests in
+flight. Where the file or file locks are unavailable, pacing falls back to this process alone, and says so
+(``on_fallback``).
+
+**A 429 anyway** (another client of the account used its budget): ``ThrottlePolicy`` waits as the answer says
+(``Retry-After`` in seconds or as an HTTP date, else ``X-RateLimit-Reset-Time`` in seconds or as an epoch), else a
+whole window, and fails with ``RateLimitError`` once the waits would pass ``rate_limit_timeout``.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
-import getpass
 import hashlib
 import json
 import math
 import os
 import random
-import re
-import tempfile
 import time
+from datetime import timezone
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: pacing stays within the process
-    fcntl = None
-
-STATE_DIRECTORY_NAME = "opswat_it_access"
+from ansible_collections.opswat.it_access.plugins.module_utils.errors import RateLimitError
+from ansible_collections.opswat.it_access.plugins.module_utils.state import (
+    describe_os_error, file_locks_available, state_directory, update_locked_file)
 
 # The names a loopback api_url is usually written with: one server on this machine, so one pace.
 LOOPBACK_ALIASES = ("localhost", "127.0.0.1", "::1")
@@ -111,44 +113,6 @@ def pace_key(api_url, client_id=None, access_token=None):
     else:
         identity = "token:" + hashlib.sha256((access_token or "").encode("utf-8")).hexdigest()
     return hashlib.sha256(("%s\n%s" % (normalised_url(api_url), identity)).encode("utf-8")).hexdigest()
-
-
-def _user_tag():
-    """What tells this user's state directory from another user's: the uid, else the login name."""
-    if hasattr(os, "getuid"):
-        return str(os.getuid())
-    try:
-        name = getpass.getuser()
-    except Exception:  # pylint: disable=broad-exception-caught  # no login name at all: still one directory
-        name = "user"
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "user"
-
-
-def state_directory():
-    """``<temp dir>/opswat_it_access-<uid>``: the user's own directory for the pace and the token cache.
-
-    Named after the user, so that a directory another user made first (the temp directory is shared) does not
-    switch both off for everyone else; if one is there under this user's name anyway, both fall back, with a
-    warning. The temp directory (``TMPDIR``) rather than the home directory: it is writable in containers and
-    execution environments whose home is not, and it is cleared at boot, which the state does not outlive anyway.
-    """
-    return os.path.join(tempfile.gettempdir(), "%s-%s" % (STATE_DIRECTORY_NAME, _user_tag()))
-
-
-def private_directory(directory):
-    """Create ``directory`` (mode 0700) if needed; raise ``OSError`` unless it belongs to this user.
-
-    In a shared temp directory, another user's directory (or a symlink planted there) could be used to stall this
-    process or to feed it files: only a directory of our own is trusted.
-    """
-    if not os.path.isdir(directory):
-        try:
-            os.makedirs(directory, 0o700)
-        except OSError:
-            if not os.path.isdir(directory):  # another process may have created it meanwhile
-                raise
-    if hasattr(os, "getuid") and os.lstat(directory).st_uid != os.getuid():
-        raise OSError(errno.EPERM, "the state directory belongs to another user", directory)
 
 
 def empty_state():
@@ -294,7 +258,7 @@ class SharedPacer(Pacer):
                                           in_flight_seconds=in_flight_seconds)
         self.path = os.path.join(directory or state_directory(), "pace-%s" % key)
         self._on_fallback = on_fallback
-        self._shared = fcntl is not None
+        self._shared = file_locks_available()
 
     @property
     def shared(self):
@@ -318,44 +282,11 @@ class SharedPacer(Pacer):
         return step(self._state, *args)
 
     def _update_file(self, step, args):
-        private_directory(os.path.dirname(self.path))
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-        descriptor = os.open(self.path, flags, 0o600)
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
-            state = parse_state(read_all(descriptor, MAX_STATE_BYTES))
-            result = step(state, *args)
-            os.lseek(descriptor, 0, os.SEEK_SET)
-            os.ftruncate(descriptor, 0)
-            write_all(descriptor, serialize_state(state))
-            return result, state
-        finally:
-            os.close(descriptor)  # also releases the lock
+        def apply(raw):
+            state = parse_state(raw)
+            return (step(state, *args), state), serialize_state(state)
 
-
-def describe_os_error(error):
-    """A short reason for an ``OSError`` (it holds no secret: a path and the system's message)."""
-    reason = getattr(error, "strerror", None) or error.__class__.__name__
-    return "%s: %s" % (error.__class__.__name__, reason) if reason != error.__class__.__name__ else reason
-
-
-def read_all(descriptor, limit):
-    """The whole file behind ``descriptor``, or b"" when it holds more than ``limit`` bytes (too large to be ours)."""
-    chunks = []
-    size = 0
-    while size <= limit:
-        chunk = os.read(descriptor, 65536)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-        size += len(chunk)
-    return b""
-
-
-def write_all(descriptor, data):
-    """Write all of ``data``: one ``os.write`` may write only part of it."""
-    while data:
-        data = data[os.write(descriptor, data):]
+        return update_locked_file(self.path, MAX_STATE_BYTES, apply)
 
 
 def _is_time(value):
@@ -394,6 +325,141 @@ def default_pacer(config, clock=None, sleep=None, on_fallback=None):
     ``clock`` must be wall-clock time (``time.time``): the state file is read by other processes.
     """
     key = pace_key(config.api_url, client_id=config.client_id, access_token=config.access_token)
-    return SharedPacer(config.pace_interval, key, clock=clock or time.time, sleep=sleep, on_fallback=on_fallback,
-                       window=config.rate_limit_window, budget=config.window_budget,
+    return SharedPacer(pace_interval(config), key, clock=clock or time.time, sleep=sleep, on_fallback=on_fallback,
+                       window=config.rate_limit_window, budget=window_budget(config),
                        in_flight_seconds=IN_FLIGHT_TIMEOUTS * config.timeout)
+
+
+# ---------------------------------------------------------------------- the pace maths
+
+
+def min_interval(config):
+    """The budget's spacing: 60 / requests_per_minute seconds."""
+    return 60.0 / config.requests_per_minute
+
+
+def pace_interval(config):
+    """Seconds the pacer keeps between the starts of two requests: an even pace, no bursts.
+
+    ``config.pace_margin`` (1% by default) above ``min_interval``: the service counts arrivals, and two requests
+    sent exactly one budget apart can arrive closer than that when the first travels slower, putting one
+    request too many into a fixed window.
+    """
+    return min_interval(config) * config.pace_margin
+
+
+def window_budget(config):
+    """Requests the service allows in one ``rate_limit_window``: rpm x window / 60, at least 1.
+
+    The tolerance keeps a product that float arithmetic puts a hair below a whole number (200 x 5.1 / 60)
+    from losing a request.
+    """
+    return max(1, int(math.floor(config.requests_per_minute * config.rate_limit_window / 60.0 + 1e-9)))
+
+
+# ---------------------------------------------------------------------- the 429 policy
+
+EPOCH_THRESHOLD = 10 ** 9  # a reset time above this is an epoch timestamp, not a number of seconds
+EPOCH_MILLISECONDS_THRESHOLD = 10 ** 12
+# A 429 that says "retry now" (0, or a reset time already past by our clock) would otherwise be
+# retried at the pacing rate without ever using the rate_limit_timeout budget.
+MIN_THROTTLE_WAIT_SECONDS = 1.0
+# The wait after a 429 that names no time: the service's window.
+DEFAULT_THROTTLE_WINDOW_SECONDS = 60.0
+
+
+class ThrottlePolicy(object):
+    """The waits after 429 answers of one client, within ``rate_limit_timeout`` seconds in total (-1: no bound).
+
+    ``clock`` is wall-clock time (Retry-After dates and epoch reset times); ``log`` and ``redact`` are the
+    session's. ``window_seconds`` is an attribute so that tests can shorten it.
+    """
+
+    def __init__(self, timeout, clock=None, sleep=None, log=None, redact=None):
+        self.timeout = timeout
+        self.window_seconds = DEFAULT_THROTTLE_WINDOW_SECONDS
+        self.throttled = 0  # 429 answers
+        self.waited = 0.0  # seconds waited on them
+        self._clock = clock or time.time
+        self._sleep = sleep or time.sleep
+        self._log = log or (lambda message: None)
+        self._redact = redact or (lambda text: text)
+
+    def wait(self, request, response):
+        """Wait as the 429 ``response`` to ``request`` ("POST /path") asks; ``RateLimitError`` past the budget."""
+        self.throttled += 1
+        seconds, source = self.next_wait(response)
+        self._check_budget(request, seconds, source)
+        self._log("%s: rate limited (HTTP 429); waiting %.3f s (%s)" % (request, seconds, source))
+        self._sleep(seconds)
+        self.waited += seconds
+        return seconds
+
+    def next_wait(self, response):
+        """Seconds to wait after a 429, and where that number came from."""
+        now = self._clock()
+        seconds = retry_after_seconds(response.header("Retry-After"), now)
+        source = "Retry-After"
+        if seconds is None:
+            seconds = reset_time_seconds(response.header("X-RateLimit-Reset-Time"), now)
+            source = "X-RateLimit-Reset-Time"
+        if seconds is None:
+            seconds = self.window_seconds
+            source = "a full rate-limit window"
+        return max(seconds, MIN_THROTTLE_WAIT_SECONDS), source
+
+    def _check_budget(self, request, seconds, source):
+        budget = self.timeout
+        if budget < 0 or self.waited + seconds <= budget:  # -1: no bound
+            return
+        if budget == 0:
+            why = "rate_limit_timeout is 0, so a 429 is never waited on"
+        else:
+            why = "the next wait of %.1f s (%s) would pass rate_limit_timeout (%g s)" % (seconds, source, budget)
+        raise RateLimitError(self._redact(
+            "%s: rate limited by the API (HTTP 429): %d answer(s) with HTTP 429 in total, %.1f s waited on them; %s."
+            " Another client of the same account may be using its budget: raise rate_limit_timeout, or"
+            " lower requests_per_minute" % (request, self.throttled, self.waited, why)),
+            waited_seconds=round(self.waited, 3), throttled=self.throttled)
+
+
+def as_seconds(value):
+    """A finite, non-negative number of seconds from a number or a numeric string; else None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def retry_after_seconds(value, now):
+    """``Retry-After``: delay-seconds or an HTTP date; None when absent or unreadable."""
+    if value is None:
+        return None
+    value = str(value).strip()
+    seconds = as_seconds(value)
+    if seconds is not None:
+        return seconds
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # "-0000" or no zone: HTTP dates are GMT
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max(0.0, moment.timestamp() - now)
+
+
+def reset_time_seconds(value, now):
+    """``X-RateLimit-Reset-Time``: seconds until the reset, or an epoch (above 10^9); None when unreadable."""
+    seconds = as_seconds(str(value).strip()) if value is not None else None
+    if seconds is None:
+        return None
+    if seconds > EPOCH_MILLISECONDS_THRESHOLD:
+        seconds /= 1000.0  # an epoch in milliseconds
+    if seconds > EPOCH_THRESHOLD:
+        return max(0.0, seconds - now)
+    return seconds
