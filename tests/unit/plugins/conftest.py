@@ -49,7 +49,7 @@ class ModuleHarness(Harness):
     def build_client(self, client_class, config, **kwargs):
         """Stands in for the ``Client(config, ...)`` call of run_module: the same client, on the fake transport."""
         client = client_class(config, transport=self.transport, clock=self.clock, sleep=self.clock.sleep, **kwargs)
-        client.backoff_jitter = lambda: 1.0  # back-off delays become exactly 1, 2, 4...
+        client.session.backoff_jitter = lambda: 1.0  # back-off delays become exactly 1, 2, 4...
         self.clients.append(client)
         return client
 

@@ -21,7 +21,7 @@ def main_of(run, **spec_rules):
 
 
 def read_account(module, client):
-    return dict(changed=False, word=module.params["word"], account=client.get_account())
+    return dict(changed=False, word=module.params["word"], account=client.account.get())
 
 
 def test_the_result_gets_api_requests_and_the_client_is_closed(module_harness):
@@ -49,7 +49,7 @@ def test_a_typed_error_fails_with_its_message_option_and_the_requests_spent(modu
     module_harness.expect("POST", ACCOUNT, body={})
 
     def run(module, client):
-        client.get_account()
+        client.account.get()
         raise InputError("word", "must rhyme")
 
     result = module_harness.run(main_of(run))
@@ -99,7 +99,7 @@ def test_a_secret_the_client_learns_is_masked_wherever_the_module_puts_it(module
     module_harness.expect("POST", ACCOUNT, token=FETCHED_TOKEN, body={})
 
     def run(module, client):
-        client.get_account()
+        client.account.get()
         return dict(changed=False, echo="token was %s" % FETCHED_TOKEN)
 
     result = module_harness.run(main_of(run), access_token=None, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
