@@ -8,7 +8,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import json
 
 import pytest
@@ -26,31 +25,11 @@ from ansible_collections.opswat.it_access.plugins.inventory.devices import CACHE
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import FILTER_CHOICES
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import AuthenticationError, TransportError
 from ansible_collections.opswat.it_access.plugins.plugin_utils.inventory import ANSIBLE_HOST_SOURCES, HOSTNAME_SOURCES
+from ansible_collections.opswat.it_access.tests.unit.plugins.inventory_devices_data import (
+    DEFAULT_HOSTNAMES, EVIL, device)
 
 SECRET = "cs-unit-0123456789-SECRET"
 API_URL = "https://tenant.example.test"
-EVIL = "{{ lookup('env','HOME') }}"
-DEFAULT_HOSTNAMES = ["device_name", "host_name", "first_ipv4", "device_id"]
-
-
-def device(number, **fields):
-    """A device as Get Devices returns it; ``fields`` override the defaults."""
-    values = dict(
-        device_id=hashlib.md5(b"device %d" % number).hexdigest(),
-        device_name="dev-%d" % number,
-        host_name="dev-%d.corp.example.com" % number,
-        nickname="Device %d" % number,
-        status="compliant",
-        severity="no_issues",
-        device_type="desktop",
-        group_name="Default",
-        public_ip="198.51.100.%d" % (number % 250 + 1),
-        os_info={"family": "Windows", "name": "Microsoft Windows 11 Pro", "type": "windows"},
-        network_info=[{"mac": "8C-EC-4B-00-00-%02X" % (number % 256), "ipv4": "10.0.0.%d" % (number % 250 + 1)}],
-        issue={"total_issue": 0, "total_critical": 0, "total_warning": 0},
-    )
-    values.update(fields)
-    return values
 
 
 class FakeClient(object):
