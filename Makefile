@@ -24,7 +24,9 @@ PRIMARY_PY      := 3.12
 OLDEST_PY       := 3.11
 VENV_PRIMARY    := $(BUILD)/venv-primary
 VENV_OLDEST     := $(BUILD)/venv-oldest
-# nox's session venvs (antsibull-nox.toml), made by `make setup`, reused offline by the gates (nox -R).
+# nox and antsibull-nox (a venv of their own, built beside the others), and nox's session venvs
+# (antsibull-nox.toml), made by `make setup` and reused offline by the gates.
+VENV_NOX        := $(BUILD)/venv-nox
 NOX_DIR         := $(BUILD)/nox
 NOX_SESSIONS    := lint extra-checks docs-check build-import-check
 PYENV_ROOT      ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
@@ -68,7 +70,7 @@ IN_TREE         := cd "$(TREE)" &&
 SIMULATOR       := PYTHONPATH="$(TREE)/tests/simulator"
 # A pytest gate: a missing directory (exit 4) or no test collected (exit 5) fails it, as a gate testing nothing.
 PYTEST          := python -m pytest -q -p no:cacheprovider
-NOX             := nox --envdir "$(NOX_DIR)" --reuse-existing-virtualenvs --no-install -s
+NOX             := "$(VENV_NOX)/bin/nox" --envdir "$(NOX_DIR)" --reuse-existing-virtualenvs --no-install -s
 # apt_install(package): rsync (the tree copy) and, when the repository has .sh files, shellcheck; root only.
 apt_install = { [ "$$(id -u)" = 0 ] && echo "--- installing $(1) with apt-get" && apt-get update -qq && \
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; } || { echo "ERROR: install $(1)" >&2; false; }
@@ -116,7 +118,7 @@ ee: ## ansible-builder: introspection and a build context of an execution enviro
 lint: ## flake8's complexity limit over plugins/ (nox -s lint), extra checks, ansible-lint --offline
 	$(call run_gates,lint extra-checks ansible-lint,venv-primary venv-nox)
 docs-lint: ## antsibull-docs lint-collection-docs --plugin-docs (nox -s docs-check)
-	$(call run_gates,docs-lint,venv-primary venv-nox)
+	$(call run_gates,docs-lint,venv-nox)
 docs-site: ## Build the HTML docs site with Sphinx -W (pages, navigation, links, images of the guides)
 	$(call run_gates,docs-site,venv-primary)
 changelog-lint: ## antsibull-changelog lint
@@ -124,7 +126,7 @@ changelog-lint: ## antsibull-changelog lint
 build-install: ## Build the tarball, install it, ansible-doc every plugin, run the installed simulator
 	$(call run_gates,build-install,venv-primary)
 importer: ## galaxy-importer on a built tarball (nox -s build-import-check)
-	$(call run_gates,galaxy-importer,venv-primary venv-nox)
+	$(call run_gates,galaxy-importer,venv-nox)
 molecule: ## molecule test for every scenario
 	$(call run_gates,molecule,venv-primary)
 
@@ -144,12 +146,14 @@ $(VENV_PRIMARY)/.stamp: requirements-primary.txt
 	@$(CI)/mkvenv $(PRIMARY_PY) $(VENV_PRIMARY) requirements-primary.txt
 $(VENV_OLDEST)/.stamp: requirements-oldest.txt
 	@$(CI)/mkvenv $(OLDEST_PY) $(VENV_OLDEST) requirements-oldest.txt
+$(VENV_NOX)/.stamp: requirements-nox.txt
+	@$(CI)/mkvenv $(PRIMARY_PY) $(VENV_NOX) requirements-nox.txt
 # nox installs every session's packages once (the only step that needs PyPI); the gates then run them offline.
 $(NOX_DIR)/.stamp: antsibull-nox.toml requirements-core.txt requirements-docs.txt requirements-importer.txt \
-                   requirements-lint.txt $(VENV_PRIMARY)/.stamp
+                   requirements-lint.txt $(VENV_NOX)/.stamp
 	@$(MAKE) sync
 	@rm -rf "$(NOX_DIR)"
-	@$(IN_TREE) $(PRIMARY) nox --envdir "$(NOX_DIR)" --install-only -s $(NOX_SESSIONS) 2> >(grep -v 'is ignored' >&2)
+	@$(IN_TREE) "$(VENV_NOX)/bin/nox" --envdir "$(NOX_DIR)" --install-only -s $(NOX_SESSIONS) 2> >(grep -v 'is ignored' >&2)
 	@touch $@
 
 # Real interpreters for the sanity compile test: pyenv's shims fail with 127 (docs/dev/testing.md, Tooling pitfalls).
@@ -211,17 +215,17 @@ gate-execution-environment: venv-primary sync
 
 # flake8's mccabe (.flake8: C901, at most 12) over plugins/.
 gate-lint: venv-nox sync
-	@$(IN_TREE) $(PRIMARY) $(GATE) lint $(NOX) lint
+	@$(IN_TREE) $(GATE) lint $(NOX) lint
 
 # Action group vs meta/runtime.yml and the doc fragment, unwanted files in plugins/, trailing whitespace.
 gate-extra-checks: venv-nox sync
-	@$(IN_TREE) $(PRIMARY) $(GATE) extra-checks $(NOX) extra-checks
+	@$(IN_TREE) $(GATE) extra-checks $(NOX) extra-checks
 
 gate-ansible-lint: venv-primary sync
 	@$(IN_TREE) $(PRIMARY) $(GATE) ansible-lint ansible-lint --offline --nocolor
 
 gate-docs-lint: venv-nox sync
-	@$(IN_TREE) $(PRIMARY) $(GATE) docs-lint $(NOX) docs-check
+	@$(IN_TREE) $(GATE) docs-lint $(NOX) docs-check
 
 gate-docs-site: venv-primary sync
 	@$(IN_TREE) $(PRIMARY) $(GATE) docs-site $(CI)/docs-site "$(BUILD)/docs"
@@ -234,7 +238,7 @@ gate-build-install: venv-primary sync
 
 # build-import-check only warns on galaxy-importer's ERROR lines; the gate fails on them, as Galaxy would flag them.
 gate-galaxy-importer: venv-nox sync
-	@$(IN_TREE) $(PRIMARY) $(GATE) galaxy-importer bash -c '$(NOX) build-import-check 2>&1 | tee "$(BUILD)/importer.log" \
+	@$(IN_TREE) $(GATE) galaxy-importer bash -c '$(NOX) build-import-check 2>&1 | tee "$(BUILD)/importer.log" \
 	  && ! grep -A20 "Galaxy importer emitted" "$(BUILD)/importer.log"'
 
 gate-molecule: venv-primary sync
