@@ -5,7 +5,7 @@
 """meta/runtime.yml stays true to the code and to the test setup.
 
 1. ``requires_ansible``'s minimum is the ansible-core that requirements-oldest.txt pins: the oldest core the
-   test suite actually runs on (units-oldest and integration-oldest gates).
+   test suite actually runs on (units-oldest and functional-oldest gates).
 2. The ``it_access`` action group lists exactly the modules in plugins/modules, so that
    ``module_defaults: {group/opswat.it_access.it_access: ...}`` reaches every module.
 3. Every module's documentation (with its doc fragments) declares the ``action_group`` attribute with
