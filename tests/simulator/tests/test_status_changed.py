@@ -244,3 +244,14 @@ def test_the_bench_scale_pages(make_api):
     assert [len(page["monitored_devices"]) for page in pages] == [50, 50]
     assert sorted(device_id for page in pages for device_id in _ids(page["monitored_devices"])) == sorted(changes["changed"])
     assert _ids(pages[0]["deleted_devices"]) and sorted(_ids(pages[0]["deleted_devices"])) == sorted(changes["deleted"])
+
+
+def test_faults_target_status_change(api):
+    _change(api.sim, 45)
+    # The second page fails, the others answer: a client paging through must notice.
+    api.sim.add_fault("status", code=503, endpoint="status_changed", after=1)
+    assert [api.status_changed({"page": page}).status_code for page in (1, 2, 3)] == [200, 503, 200]
+    api.sim.add_fault("malformed", endpoint="status_changed")
+    response = api.status_changed()
+    assert response.status_code == 200 and response.text.startswith("{") and not response.text.endswith("}")
+    assert api.groups().status_code == 200
