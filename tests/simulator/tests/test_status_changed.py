@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from sim_helpers import check
+from itaccess_sim.api import STATUS_CHANGE_SPELLING
 from itaccess_sim.fleet import STATUSES
 
 ENVELOPE = "status_changed.response.json"
@@ -70,7 +71,6 @@ def test_status_spelling(api, status, spelled, pending):
 
 
 def test_every_status_has_a_spelling():
-    from itaccess_sim.api import STATUS_CHANGE_SPELLING  # pylint: disable=import-outside-toplevel
     assert set(STATUS_CHANGE_SPELLING) == set(STATUSES)
 
 
