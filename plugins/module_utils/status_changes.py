@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
-    DEVICE_STATUSES, DEVICE_VALUE_FIELDS, id_key)
+    DEVICE_STATUSES, DEVICE_VALUE_FIELDS, id_key, listing_status)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 from ansible_collections.opswat.it_access.plugins.module_utils.session import MAX_PAGE_SIZE, digest, json_type
 
@@ -29,14 +29,6 @@ def check_change_age(option, value):
         raise InputError(option, "must be an integer number of seconds from 1 to %d (the API keeps 24 hours of"
                                  " changes), got %r" % (MAX_CHANGE_AGE_SECONDS, value))
     return value
-
-
-def listing_status(status):
-    """A status in Get Devices' spelling (``non-compliant`` -> ``non_compliant``); None when it is none we know."""
-    if not isinstance(status, str):
-        return None
-    spelled = status.strip().lower().replace("-", "_")
-    return spelled if spelled in DEVICE_STATUSES else None
 
 
 class StatusChanges(object):

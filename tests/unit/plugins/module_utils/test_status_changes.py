@@ -13,7 +13,7 @@ import pytest
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import (
     ApiError, InputError, TransportError, UnexpectedResponseError)
 from ansible_collections.opswat.it_access.plugins.module_utils.redact import MASK
-from ansible_collections.opswat.it_access.plugins.module_utils.status_changes import check_change_age, listing_status
+from ansible_collections.opswat.it_access.plugins.module_utils.status_changes import check_change_age
 from ansible_collections.opswat.it_access.plugins.module_utils.transport import DROPPED
 from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import (
     ACCESS_TOKEN, STATUS_CHANGES)
@@ -247,8 +247,3 @@ def test_check_change_age_names_the_option():
     with pytest.raises(InputError, match="^changed_within: must be an integer number of seconds from 1 to 86400"):
         check_change_age("changed_within", 0)
 
-
-@pytest.mark.parametrize("status, spelled", [
-    ("non-compliant", "non_compliant"), (" EXEMPTED ", "exempted"), ("gone", None), (None, None), (3, None)])
-def test_listing_status(status, spelled):
-    assert listing_status(status) == spelled
