@@ -13,7 +13,8 @@ import signal
 import sys
 import threading
 
-from .api import DETAIL_ISSUE_KEYS, DETAIL_SHAPES, END_SIGNALS, GROUPS_PAST_END
+from .api import (DELETED_FORMATS, DELETED_PAGING, DETAIL_ISSUE_KEYS, DETAIL_SHAPES, END_SIGNALS, GROUPS_PAST_END,
+                  STATUS_CHANGED_SHAPES)
 from .ratelimit import RESET_TIME_FORMATS, SCOPES
 from .simulator import Simulator
 
@@ -46,6 +47,14 @@ def build_parser():
     parser.add_argument("--groups-past-end", choices=GROUPS_PAST_END, default="413", help="Get Groups past the last page: 413 or []")
     parser.add_argument("--case-sensitive-ids", action="store_true",
                         help="match device ids case-sensitively (an upper-case id is an unknown device)")
+    parser.add_argument("--status-changed-shape", choices=STATUS_CHANGED_SHAPES, default="envelope",
+                        help="Status Change answer: the envelope, a bare list of records, or the envelope without a key")
+    parser.add_argument("--deleted-format", choices=DELETED_FORMATS, default="objects",
+                        help="Status Change deleted_devices: {device_id} objects or bare id strings")
+    parser.add_argument("--deleted-paging", choices=DELETED_PAGING, default="first_page",
+                        help="Status Change deleted_devices: all on page 1, or paged like the monitored devices")
+    parser.add_argument("--no-count-enrolments", dest="count_enrolments", action="store_false",
+                        help="Status Change does not report a newly enrolled device as a change")
     return parser
 
 

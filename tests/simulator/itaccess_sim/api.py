@@ -22,7 +22,7 @@ import urllib.parse
 import uuid
 
 from . import schemas
-from .fleet import ACTION_TYPES_BY_VERSION
+from .fleet import ACTION_TYPES_BY_VERSION, UNMONITORED_STATUSES, iso
 
 Route = collections.namedtuple("Route", "endpoint version methods schema")
 
@@ -34,6 +34,7 @@ def _routes():
         "/o/api/v3.2/account": Route("account", (3, 2), ("POST",), "account.request.json"),
         "/o/api/v3/groups": Route("groups", (3, 0), ("POST",), "groups.request.json"),
         "/o/api/v3/devices/action": Route("action", (3, 0), ("POST",), "action.request.json"),
+        "/o/api/v3/devices/status_changed": Route("status_changed", (3, 0), ("POST",), "status_changed.request.json"),
     }
     for minor in (5, 6, 7):
         routes[f"/o/api/v3.{minor}/devices"] = Route("devices", (3, minor), ("POST",), "devices.request.json")
@@ -50,6 +51,18 @@ END_SIGNALS = ("missing", "null", "empty_string", "empty_page")
 DETAIL_SHAPES = ("list", "object")
 GROUPS_PAST_END = ("413", "empty")
 DETAIL_ISSUE_KEYS = ("detail", "list", "both")
+# Status Change's answer: the envelope the PHP client reads (default), a bare list of records, or the envelope
+# without one of its keys; deleted devices as {"device_id": ...} objects or bare id strings; all of them on
+# page 1 (default) or paged alongside the monitored devices.
+STATUS_CHANGED_SHAPES = ("envelope", "list", "no_deleted", "no_monitored")
+DELETED_FORMATS = ("objects", "ids")
+DELETED_PAGING = ("first_page", "spread")
+# Status Change spells three statuses (docs/dev/api-notes.md, Status Change); the others are mapped as the
+# vendor plausibly would: a quarantined device is not compliant, one not yet judged (installed, pending) is
+# not compliant and marked pending, one without a monitoring agent is "unknown" as in Account Details.
+STATUS_CHANGE_SPELLING = {"compliant": "compliant", "non_compliant": "non-compliant", "exempted": "exempted",
+                          "quarantined": "non-compliant", "installed": "non-compliant", "pending": "non-compliant"}
+STATUS_CHANGE_SPELLING.update(dict.fromkeys(UNMONITORED_STATUSES, "unknown"))
 
 _LIST_FIELDS = ("device_id", "severity", "status", "device_name", "nickname", "device_type", "last_seen", "agent_version",
                 "remediation_link", "group_name", "geo_info", "network_info", "os_info", "link_user", "user_info", "issue",
@@ -337,7 +350,8 @@ class Service:  # pylint: disable=too-many-instance-attributes
         account = fleet.account
         by_status, by_severity, with_issues = fleet.account_counts()
         answer = {key: account[key] for key in ("name", "email", "last_login", "date_created", "devices_allowed")}
-        answer["devices_used"] = len(fleet.devices) - by_status["unknown"] - by_status["ignored"]
+        # "Number of monitored devices": devices without an agent or past the license are not monitored.
+        answer["devices_used"] = len(fleet.devices) - sum(by_status[status] for status in UNMONITORED_STATUSES)
         if route.version == (3, 0):
             answer.update(devices_uncompliant=by_status["non_compliant"], devices_critical=by_severity["critical"],
                           devices_issues=with_issues, devices_unknown=by_status["unknown"], license_key=account["license_key"])
@@ -453,6 +467,53 @@ class Service:  # pylint: disable=too-many-instance-attributes
         if route.version == (3, 0):
             return 200, {key: status for key, status, _command in results}
         return 200, [{"id": key, "status": status, "command_id": command} for key, status, command in results]
+
+    @staticmethod
+    def status_change_view(device, entry, verbose):
+        """A device as Status Change reports it; ``entry`` is its latest change in the window."""
+        issue = device["issue"]
+        record = {
+            "device_id": device["device_id"],
+            "status": STATUS_CHANGE_SPELLING[device["status"]],
+            "status_detail": {"exempted": device["status"] == "exempted", "pending": device["status"] in ("installed", "pending")},
+            "severity": device["severity"],
+            "issue": {"total_issues": issue["total_issue"], "total_critical_issues": issue["total_critical"],
+                      "total_warning_issues": issue["total_warning"]},
+            "group_name": device["group_name"],
+            "device_name": device["device_name"],
+        }
+        if verbose:
+            previous = entry["previous_status"]
+            record.update(changed_at=iso(entry["time"]), event=entry["event"],
+                          previous_status=STATUS_CHANGE_SPELLING[previous] if previous else None,
+                          os_type=device["os_info"]["type"], mac_addresses=[adapter["mac"] for adapter in device["network_info"]])
+        return record
+
+    def _status_changed(self, _route, body):
+        config = self.config
+        limit, page = body.get("limit", 20), body.get("page", 1)
+        if not 1 <= limit <= 50:
+            raise Reply(406, {"error": "invalid value for 'limit': must be between 1 and 50"})
+        changed, deletions = self.fleet.changes_within(body.get("age", 86400), config.count_enrolments)
+        if config.status_changed_shape == "list":
+            deletions = []
+        spread = config.deleted_paging == "spread"
+        pages = max(1, -(-len(changed) // limit), -(-len(deletions) // limit) if spread else 0)
+        if page > pages:
+            raise Reply(413, {"error": "Requested page number exceeds page limit"})
+        start = (page - 1) * limit
+        monitored = [self.status_change_view(device, entry, body.get("verbose", 0)) for device, entry in changed[start:start + limit]]
+        if spread:
+            deletions = deletions[start:start + limit]
+        elif page > 1:
+            deletions = []
+        deleted = [entry["device_id"] if config.deleted_format == "ids" else {"device_id": entry["device_id"]} for entry in deletions]
+        if config.status_changed_shape == "list":
+            return 200, monitored
+        answer = {"monitored_devices": monitored, "deleted_devices": deleted}
+        if config.status_changed_shape != "envelope":
+            del answer[config.status_changed_shape.replace("no_", "") + "_devices"]
+        return 200, answer
 
     # -------------------------------------------------------------------------------------------- log
 

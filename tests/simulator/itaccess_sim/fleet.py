@@ -10,7 +10,10 @@ from the same arguments are identical field for field. Device dicts carry the AP
 position, exemption state); the views strip it.
 
 ``Fleet.lock`` guards the state: the server holds it while it answers, and the few methods meant for
-tests (``device``, ``advance_clock``) take it themselves.
+tests (``device``, ``advance_clock`` and the change controls) take it themselves.
+
+``Fleet.history`` is the change history behind Status Change: every enrolment, status change and deletion
+since the simulator started, stamped with the fleet's clock. The generated fleet starts with none.
 """
 
 import bisect
@@ -107,6 +110,10 @@ _TYPE_MIX = (
     ("phone", 9, (("ios", 55), ("android", 45))),
     ("tablet", 5, (("ios", 65), ("android", 35))),
 )
+# Devices without a monitoring agent: neither monitored nor counted in Account Details' devices_used.
+UNMONITORED_STATUSES = ("unknown", "ignored", "out_of_license_usage")
+HISTORY_EVENTS = ("enrolled", "status", "deleted")
+
 _STATUS_MIX = (("compliant", 540), ("non_compliant", 300), ("exempted", 40), ("unknown", 40), ("ignored", 20),
                ("out_of_license_usage", 20), ("installed", 14), ("pending", 13), ("quarantined", 13))
 _COUNTRIES = ({"country": "United States"}, {"country": "Vietnam"}, {"country": "Germany"}, {"country": "United Kingdom"},
@@ -247,6 +254,7 @@ class Fleet:  # pylint: disable=too-many-instance-attributes
         # point past a deleted device still decode.
         self._enrolled = []
         self._generate(devices)
+        self.history = []
 
     # ----------------------------------------------------------------------------------------- generation
 
@@ -459,7 +467,8 @@ class Fleet:  # pylint: disable=too-many-instance-attributes
             # A stale heap entry: the device was deleted, unexempted, or exempted again with a new clock.
             if device is None or device["status"] != "exempted" or device["_sim"]["exempt_until"] != until:
                 continue
-            self._unexempt(device)
+            # The exemption ended when its time came, not when the next request noticed it.
+            self._unexempt(device, until)
 
     # ------------------------------------------------------------------------------------------ lookups
 
@@ -597,7 +606,7 @@ class Fleet:  # pylint: disable=too-many-instance-attributes
             hours = params.get("exempt_time", 0)
             if device["status"] != "exempted":
                 device["_sim"]["prev_status"] = device["status"]
-                device["status"] = "exempted"
+                self._set_status(device, "exempted")
             # Exempting an exempted device restarts its clock (the real API's behaviour is unknown).
             until = self.now() + hours * 3600 if hours else None
             device["_sim"]["exempt_until"] = until
@@ -607,9 +616,9 @@ class Fleet:  # pylint: disable=too-many-instance-attributes
             if device["status"] == "exempted":
                 self._unexempt(device)
         elif action == "ignore":
-            device["status"] = "ignored"
+            self._set_status(device, "ignored")
         elif action == "unignore":
-            device["status"] = "unknown"
+            self._set_status(device, "unknown")
         elif action == "delete":
             self._delete(device)
         elif action in ("fetch_agent_log", "scan_threats"):
@@ -617,15 +626,146 @@ class Fleet:  # pylint: disable=too-many-instance-attributes
             return f"{int(self.now()) & 0xFFFFFFFF:08x}{self._command_counter:016x}"
         return ""
 
-    def _unexempt(self, device):
-        device["status"] = device["_sim"]["prev_status"] or "compliant"
+    def _unexempt(self, device, when=None):
+        self._set_status(device, device["_sim"]["prev_status"] or "compliant", when)
         device["_sim"]["prev_status"] = None
         device["_sim"]["exempt_until"] = None
 
-    def _delete(self, device):
+    def _delete(self, device, when=None):
+        self._record("deleted", device, device["status"], when)
         seq = device["_sim"]["seq"]
         index = bisect.bisect_left(self.devices, seq, key=lambda item: item["_sim"]["seq"])
         del self.devices[index]
         del self._by_id[device["device_id"]]
         for adapter in device["network_info"]:
             self._by_mac.pop(normalise_mac(adapter["mac"]), None)
+
+    # ------------------------------------------------------------------------------------------ history
+
+    def _record(self, event, device, previous_status, when=None):
+        self.history.append({"time": self.now() if when is None else float(when), "event": event,
+                             "device_id": device["device_id"], "status": device["status"], "previous_status": previous_status})
+
+    def _set_status(self, device, status, when=None):
+        """Give ``device`` a new status and record the change (a status set to itself is no change)."""
+        previous = device["status"]
+        if status == previous:
+            return
+        device["status"] = status
+        self._record("status", device, previous, when)
+
+    def changes_within(self, age, count_enrolments=True):
+        """What Status Change answers for the last ``age`` seconds.
+
+        Returns ([(device, latest change entry)] of the live devices, oldest latest change first, and
+        [deletion entry] oldest first). A device appears once, however often it changed; one deleted within
+        the window is only among the deletions.
+        """
+        cutoff = self.now() - age
+        latest, deleted = {}, {}
+        for entry in self.history:
+            if entry["time"] < cutoff or (entry["event"] == "enrolled" and not count_enrolments):
+                continue
+            table = deleted if entry["event"] == "deleted" else latest
+            known = table.get(entry["device_id"])
+            if known is None or entry["time"] >= known["time"]:
+                table[entry["device_id"]] = entry
+        changed = [(self._by_id[device_id], entry) for device_id, entry in latest.items() if device_id in self._by_id]
+        changed.sort(key=lambda pair: (pair[1]["time"], pair[0]["_sim"]["seq"]))
+        return changed, sorted(deleted.values(), key=lambda entry: (entry["time"], entry["device_id"]))
+
+    def history_entries(self):
+        """The change history, oldest first (copies)."""
+        with self.lock:
+            return [dict(entry) for entry in sorted(self.history, key=lambda entry: entry["time"])]
+
+    # ----------------------------------------------------------------------------- change controls
+
+    def _stamp(self, seconds_ago):
+        if not isinstance(seconds_ago, (int, float)) or isinstance(seconds_ago, bool) or not 0 <= seconds_ago < 10 ** 9:
+            raise ValueError("seconds_ago must be a number of seconds >= 0")
+        return self.now() - seconds_ago
+
+    def _live_device(self, device_id):
+        device = self.device_by_id(device_id) or self.device_by_mac(device_id)
+        if device is None:
+            raise ValueError(f"no device {device_id!r} in the fleet")
+        return device
+
+    def change_status(self, device_id, status, seconds_ago=0):
+        """Set a device's status as the console or its agent would, stamped ``seconds_ago`` seconds in the past.
+
+        Issue counts follow where the status requires it (a non-compliant device has a critical issue, a
+        compliant one none); an exemption set this way is forever, and leaving ``exempted`` forgets it.
+        """
+        if status not in STATUSES:
+            raise ValueError(f'status must be one of {", ".join(STATUSES)}, not {status!r}')
+        with self.lock:
+            self.expire_exemptions()
+            device = self._live_device(device_id)
+            when = self._stamp(seconds_ago)
+            if status == "exempted" and device["status"] != "exempted":
+                device["_sim"]["prev_status"] = device["status"]
+            elif status != "exempted":
+                device["_sim"]["prev_status"] = device["_sim"]["exempt_until"] = None
+            self._set_status(device, status, when)
+            self._match_issues(device)
+            return device
+
+    @staticmethod
+    def _match_issues(device):
+        issue = device["issue"]
+        if device["status"] in ("non_compliant", "quarantined") and not issue["total_critical"]:
+            issue["total_critical"] = 1
+        elif device["status"] == "compliant":
+            issue["total_critical"] = 0
+        issue["total_issue"] = issue["total_critical"] + issue["total_warning"]
+        device["severity"] = "critical" if issue["total_critical"] else ("warning" if issue["total_warning"] else "no_issues")
+
+    def delete_device(self, device_id, seconds_ago=0):
+        """Delete a device as the console would (recorded like a Device Action delete)."""
+        with self.lock:
+            device = self._live_device(device_id)
+            self._delete(device, self._stamp(seconds_ago))
+            return device
+
+    def enrol_device(self, status="compliant", device_type="laptop", os_type="windows", group_name=None, seconds_ago=0):
+        """Enrol a new device (generated like the others), stamped ``seconds_ago`` seconds in the past."""
+        # pylint: disable=too-many-arguments,too-many-positional-arguments
+        for name, value, choices in (("status", status, STATUSES), ("device_type", device_type, DEVICE_TYPES),
+                                     ("os_type", os_type, OS_TYPES)):
+            if value not in choices:
+                raise ValueError(f'{name} must be one of {", ".join(choices)}, not {value!r}')
+        if group_name is not None and group_name not in {group["group_name"] for group in self.groups}:
+            raise ValueError(f"no group named {group_name!r}")
+        with self.lock:
+            when = self._stamp(seconds_ago)
+            seq = len(self._enrolled)
+            device = self._make_device(seq, int(when), device_type, os_type, status)
+            if group_name is not None:
+                device["group_name"] = group_name
+            self._add(device, int(when))
+            self._record("enrolled", device, None, when)
+            return device
+
+    def random_changes(self, count, seed, deletions=0, seconds_ago=0):
+        """Flip ``count`` random devices between compliant and non-compliant and delete ``deletions`` others.
+
+        Deterministic: the same fleet state and ``seed`` pick the same devices and statuses. Returns
+        ``{"changed": [ids], "deleted": [ids]}``.
+        """
+        for name, value in (("count", count), ("deletions", deletions)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0")
+        with self.lock:
+            if count + deletions > len(self.devices):
+                raise ValueError(f"the fleet has only {len(self.devices)} devices")
+            rng = random.Random(seed)
+            picked = rng.sample(self.devices, count + deletions)
+            changed = []
+            for device in picked[:count]:
+                status = {"compliant": "non_compliant", "non_compliant": "compliant"}.get(
+                    device["status"], _choice(rng.random, ("compliant", "non_compliant")))
+                changed.append(self.change_status(device["device_id"], status, seconds_ago)["device_id"])
+            deleted = [self.delete_device(device["device_id"], seconds_ago)["device_id"] for device in picked[count:]]
+            return {"changed": changed, "deleted": deleted}

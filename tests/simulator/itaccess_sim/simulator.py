@@ -14,7 +14,8 @@ import ssl
 import tempfile
 import threading
 
-from .api import DETAIL_ISSUE_KEYS, DETAIL_SHAPES, END_SIGNALS, GROUPS_PAST_END, Service, TokenStore
+from .api import (DELETED_FORMATS, DELETED_PAGING, DETAIL_ISSUE_KEYS, DETAIL_SHAPES, END_SIGNALS, GROUPS_PAST_END,
+                  STATUS_CHANGED_SHAPES, Service, TokenStore)
 from .faults import FaultQueue, make_fault
 from .fleet import Fleet
 from .ratelimit import RESET_TIME_FORMATS, SCOPES, RateLimiter
@@ -43,7 +44,8 @@ class Simulator:  # pylint: disable=too-many-instance-attributes
                  access_token=None, token_lifetime=43199, rate_limit=10, window=60.0, rate_limit_scope="account",
                  retry_after=False, tls=False, host="127.0.0.1", port=0, log_path=None, latency=0.0,
                  end_signal="missing", detail_shape="list", groups_past_end="413", reset_time_format="seconds",
-                 detail_issue_keys="detail", case_sensitive_ids=False):
+                 detail_issue_keys="detail", case_sensitive_ids=False, status_changed_shape="envelope",
+                 deleted_format="objects", deleted_paging="first_page", count_enrolments=True):
         # pylint: disable=too-many-locals,too-many-positional-arguments
         if not isinstance(token_lifetime, (int, float)) or token_lifetime <= 0:
             raise ValueError("token_lifetime must be a number of seconds > 0")
@@ -58,6 +60,7 @@ class Simulator:  # pylint: disable=too-many-instance-attributes
             groups_past_end=_choice("groups_past_end", str(groups_past_end), GROUPS_PAST_END),
             detail_issue_keys=_choice("detail_issue_keys", detail_issue_keys, DETAIL_ISSUE_KEYS),
         )
+        self.set_status_changed(status_changed_shape, deleted_format, deleted_paging, count_enrolments)
         self.fleet = Fleet(devices, seed)
         self.fleet.case_sensitive_ids = bool(case_sensitive_ids)
         self._tokens = TokenStore(token_lifetime, access_token)
@@ -189,6 +192,42 @@ class Simulator:  # pylint: disable=too-many-instance-attributes
             raise ValueError("seconds must be a number >= 0")
         self.fleet.advance_clock(seconds)
 
+    def set_status_changed(self, shape=None, deleted_format=None, deleted_paging=None, count_enrolments=None):
+        """Choose how Status Change answers (None keeps a setting); returns the settings."""
+        config = self.config
+        if shape is not None:
+            config.status_changed_shape = _choice("shape", shape, STATUS_CHANGED_SHAPES)
+        if deleted_format is not None:
+            config.deleted_format = _choice("deleted_format", deleted_format, DELETED_FORMATS)
+        if deleted_paging is not None:
+            config.deleted_paging = _choice("deleted_paging", deleted_paging, DELETED_PAGING)
+        if count_enrolments is not None:
+            if not isinstance(count_enrolments, bool):
+                raise ValueError("count_enrolments must be true or false")
+            config.count_enrolments = count_enrolments
+        return {"shape": config.status_changed_shape, "deleted_format": config.deleted_format,
+                "deleted_paging": config.deleted_paging, "count_enrolments": config.count_enrolments}
+
+    def change_status(self, device_id, status, seconds_ago=0):
+        """Set a device's status (Get Devices' spelling), stamped ``seconds_ago`` in the past; returns its id."""
+        return self.fleet.change_status(device_id, status, seconds_ago)["device_id"]
+
+    def delete_device(self, device_id, seconds_ago=0):
+        """Delete a device, stamped ``seconds_ago`` in the past; returns its id."""
+        return self.fleet.delete_device(device_id, seconds_ago)["device_id"]
+
+    def enrol_device(self, **options):
+        """Enrol a new device (``status``, ``device_type``, ``os_type``, ``group_name``, ``seconds_ago``); returns its id."""
+        return self.fleet.enrol_device(**options)["device_id"]
+
+    def random_changes(self, count, seed=1, deletions=0, seconds_ago=0):
+        """Change ``count`` random devices' status and delete ``deletions`` others, deterministically from ``seed``."""
+        return self.fleet.random_changes(count, seed, deletions, seconds_ago)
+
+    def history(self):
+        """The change history, oldest first: ``{time, event, device_id, status, previous_status}``."""
+        return self.fleet.history_entries()
+
     # ---------------------------------------------------------------------------------- /_sim endpoints
 
     def control(self, request):
@@ -207,6 +246,13 @@ class Simulator:  # pylint: disable=too-many-instance-attributes
             ("DELETE", "/_sim/log"): lambda body: (self.clear_log(), (200, []))[1],
             ("POST", "/_sim/rate_limit"): self._control_rate_limit,
             ("POST", "/_sim/advance_clock"): self._control_advance_clock,
+            ("POST", "/_sim/change_status"): lambda body: (200, {"device_id": self.change_status(**body)}),
+            ("POST", "/_sim/delete_device"): lambda body: (200, {"device_id": self.delete_device(**body)}),
+            ("POST", "/_sim/enrol_device"): lambda body: (200, {"device_id": self.enrol_device(**body)}),
+            ("POST", "/_sim/random_changes"): lambda body: (200, self.random_changes(**body)),
+            ("GET", "/_sim/history"): lambda body: (200, self.history()),
+            ("POST", "/_sim/status_changed"): lambda body: (200, self.set_status_changed(**body)),
+            ("GET", "/_sim/status_changed"): lambda body: (200, self.set_status_changed()),
         }.get((request.method, request.path.rstrip("/")))
         if handler is None:
             return 404, {"error": f"unknown control endpoint {request.method} {request.path}"}

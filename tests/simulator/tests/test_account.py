@@ -22,7 +22,9 @@ def test_account_v30_shape_and_counts(api):
     assert answer["devices_unknown"] == statuses["unknown"]
     assert answer["devices_critical"] == sum(device["severity"] == "critical" for device in devices)
     assert answer["devices_issues"] == sum(device["issue"]["total_issue"] > 0 for device in devices)
-    assert answer["devices_used"] == len(devices) - statuses["unknown"] - statuses["ignored"]
+    # "Number of monitored devices": neither a device without an agent nor one past the license.
+    unmonitored = statuses["unknown"] + statuses["ignored"] + statuses["out_of_license_usage"]
+    assert statuses["out_of_license_usage"] and answer["devices_used"] == len(devices) - unmonitored
 
 
 def test_account_v32_shape_and_counts(api):
