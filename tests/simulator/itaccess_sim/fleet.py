@@ -643,8 +643,9 @@ class Fleet:  # pylint: disable=too-many-instance-attributes
     # ------------------------------------------------------------------------------------------ history
 
     def _record(self, event, device, previous_status, when=None):
-        self.history.append({"time": self.now() if when is None else float(when), "event": event,
-                             "device_id": device["device_id"], "status": device["status"], "previous_status": previous_status})
+        # A deleted device has no status any more: its entry keeps the last one as previous_status.
+        self.history.append({"time": self.now() if when is None else float(when), "event": event, "device_id": device["device_id"],
+                             "status": None if event == "deleted" else device["status"], "previous_status": previous_status})
 
     def _set_status(self, device, status, when=None):
         """Give ``device`` a new status and record the change (a status set to itself is no change)."""

@@ -74,6 +74,10 @@ class Api:
         """Get Groups."""
         return self.post("/o/api/v3/groups", body if body is not None else {})
 
+    def status_changed(self, body=None):
+        """Status Change v3."""
+        return self.post("/o/api/v3/devices/status_changed", body if body is not None else {})
+
     def all_devices(self, limit=50, version="3.7"):
         """Follow the cursor to the end (the default end signal: next_token missing)."""
         devices, token = [], None

@@ -73,3 +73,15 @@ def test_account_counts_follow_the_fleet(api):
     used = api.get("/o/api/v3/account").json()["devices_used"]
     assert api.action("delete", ids=[target["device_id"]]).json()[0]["status"] == 1
     assert api.get("/o/api/v3/account").json()["devices_used"] == used - 1
+
+
+def test_devices_used_counts_the_monitored_devices(api):
+    used = api.get("/o/api/v3/account").json()["devices_used"]
+    sim = api.sim
+    monitored = [device["device_id"] for device in sim.fleet.devices if device["status"] == "compliant"][:3]
+    for device_id, status in zip(monitored, ("unknown", "ignored", "out_of_license_usage")):
+        sim.change_status(device_id, status)
+    assert api.get("/o/api/v3/account").json()["devices_used"] == used - 3
+    sim.enrol_device(status="non_compliant")
+    sim.enrol_device(status="unknown")
+    assert check("account.v3.2.response.json", api.post("/o/api/v3.2/account", {}))["devices_used"] == used - 2
