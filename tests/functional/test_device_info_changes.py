@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from conftest import STATIC_TOKEN, connection_vars, requests_by_endpoint
+from conftest import requests_by_endpoint
 
 
 def ids_of(devices):
@@ -112,10 +112,8 @@ def test_every_shape_of_the_answer(simulator, run_module, changed, settings):
 
 
 def test_a_change_page_failing_mid_way_fails_the_task(simulator, run_module, changed):
-    # A static token: no token request, so the fault's count starts at the first change page.
-    connection = connection_vars(simulator, client_id=None, client_secret=None, access_token=STATIC_TOKEN)
-    simulator.add_fault("status", count=4, code=503, after=1)
-    result = run_module("device_info", connection=connection, changed_within=600, fields=["status"])
+    simulator.add_fault("status", count=4, code=503, endpoint="status_changed", after=1)
+    result = run_module("device_info", changed_within=600, fields=["status"])
     assert result.failed
     assert "HTTP 503" in result.msg and "/o/api/v3/devices/status_changed" in result.msg
     assert "devices" not in result.result and "deleted_device_ids" not in result.result
