@@ -274,9 +274,7 @@ def changed_devices(client, changed_within, fields, active_filters):
     needs_details = (fields is None or not set(fields) <= set(CHANGE_RECORD_FIELDS)
                      or any(name in active_filters for name in _DETAIL_FILTERS))
     if needs_details and devices:
-        wanted = [record["device_id"] for record in devices]
-        found = dict((id_key(device.get("device_id")), as_listed(device)) for device in client.devices.details(wanted))
-        devices = [found[id_key(device_id)] for device_id in wanted if id_key(device_id) in found]
+        devices = [as_listed(device) for device in lookup(client, [record["device_id"] for record in devices], None)]
     return [device for device in devices if matches(device, active_filters)], changes.deleted_ids
 
 

@@ -246,4 +246,3 @@ def test_check_change_age_names_the_option():
     assert check_change_age("changed_within", 86400) == 86400
     with pytest.raises(InputError, match="^changed_within: must be an integer number of seconds from 1 to 86400"):
         check_change_age("changed_within", 0)
-

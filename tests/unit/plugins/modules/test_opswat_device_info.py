@@ -103,9 +103,10 @@ DETAILED = [
 ]
 
 
-def expect_changes(harness, age=600, monitored=CHANGES, deleted=("gone1",)):
+def expect_changes(harness, age=600, monitored=None, deleted=("gone1",)):
     harness.expect("POST", STATUS_CHANGES, json_body={"age": age, "verbose": 1, "page": 1, "limit": 50},
-                   body={"monitored_devices": list(monitored), "deleted_devices": list(deleted)})
+                   body={"monitored_devices": list(CHANGES if monitored is None else monitored),
+                         "deleted_devices": list(deleted)})
 
 
 def test_changed_within_with_fields_of_the_change_records_reads_no_details(module_harness):
