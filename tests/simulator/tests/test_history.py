@@ -139,7 +139,10 @@ def test_controls_refuse_bad_input(call, message):
 
 def test_control_endpoints(make_sim):
     sim = make_sim()
-    post = lambda path, body: requests.post(sim.url + path, json=body, timeout=10)  # noqa: E731
+
+    def post(path, body):
+        return requests.post(sim.url + path, json=body, timeout=10)
+
     target = sim.fleet.devices[0]["device_id"]
     assert post("/_sim/change_status", {"device_id": target, "status": "exempted", "seconds_ago": 5}).json() == {"device_id": target}
     enrolled = post("/_sim/enrol_device", {"status": "pending"}).json()["device_id"]

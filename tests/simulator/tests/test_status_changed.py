@@ -8,6 +8,9 @@ import pytest
 import requests
 
 from sim_helpers import check
+from itaccess_sim import Simulator
+from itaccess_sim.__main__ import build_parser
+from itaccess_sim.api import STATUS_CHANGE_SPELLING
 from itaccess_sim.fleet import STATUSES
 
 ENVELOPE = "status_changed.response.json"
@@ -70,7 +73,6 @@ def test_status_spelling(api, status, spelled, pending):
 
 
 def test_every_status_has_a_spelling():
-    from itaccess_sim.api import STATUS_CHANGE_SPELLING  # pylint: disable=import-outside-toplevel
     assert set(STATUS_CHANGE_SPELLING) == set(STATUSES)
 
 
@@ -255,3 +257,12 @@ def test_faults_target_status_change(api):
     response = api.status_changed()
     assert response.status_code == 200 and response.text.startswith("{") and not response.text.endswith("}")
     assert api.groups().status_code == 200
+
+
+def test_cli_options_reach_the_service():
+    defaults = Simulator(**vars(build_parser().parse_args(["--devices", "0"]))).set_status_changed()
+    assert defaults == {"shape": "envelope", "deleted_format": "objects", "deleted_paging": "first_page", "count_enrolments": True}
+    args = build_parser().parse_args(["--devices", "0", "--status-changed-shape", "no_deleted", "--deleted-format", "ids",
+                                      "--deleted-paging", "spread", "--no-count-enrolments"])
+    chosen = Simulator(**vars(args)).set_status_changed()
+    assert chosen == {"shape": "no_deleted", "deleted_format": "ids", "deleted_paging": "spread", "count_enrolments": False}
