@@ -77,8 +77,10 @@ options:
         module then reads the changed devices with Device Details (50 a request) and returns them in the record
         shape of a listing (Device Details' spellings of the issue counts are mapped to the listing's).
         When O(fields) names only V(device_id), V(status), V(severity), V(group_name) and V(device_name), and
-        no O(device_type) or O(os_type) filter is given, the change records are enough and no Device Details
-        request is sent.
+        no O(status), O(device_type) or O(os_type) filter is given, the change records are enough and no Device
+        Details request is sent. The status of a change record is then V(compliant), V(non_compliant),
+        V(exempted) or V(unknown) (the API reports no finer one); a O(status) filter reads Device Details, whose
+        status is a listing's.
       - The filters apply to these devices. A device deleted in that time is in RV(deleted_device_ids), not in
         RV(devices).
       - Cannot be combined with O(device_ids), O(macs) or O(max_devices).
@@ -223,8 +225,9 @@ MODULE_OPTIONS = dict(
     changed_within=dict(type="int"),
 )
 
-# Filters a change record cannot answer: they need the device's details.
-_DETAIL_FILTERS = ("device_type", "os_type")
+# Filters a change record cannot answer, so they need the device's details: its status is one of three
+# (compliant, non-compliant, exempted) where a listing tells nine apart (quarantined, pending...).
+_DETAIL_FILTERS = ("status", "device_type", "os_type")
 
 
 def lookup(client, device_ids, macs):

@@ -142,10 +142,19 @@ def test_changed_within_leaves_out_a_device_details_no_longer_knows(module_harne
 
 def test_changed_within_applies_the_filters_to_the_fresh_records(module_harness):
     expect_changes(module_harness)
-    result = module_harness.run(main, changed_within=600, status=["non_compliant"], group_name=["Default", "Nope"],
+    result = module_harness.run(main, changed_within=600, severity=["critical"], group_name=["Default", "Nope"],
                                 fields=["status"])
     assert result["devices"] == [{"device_id": "d2", "status": "non_compliant"}]
     assert result["api_requests"]["requests"] == 1  # no group look-up, no details
+
+
+def test_a_status_filter_needs_the_details(module_harness):
+    # The change record says non-compliant for a device a listing calls quarantined: the filter reads the details.
+    expect_changes(module_harness)
+    module_harness.expect("POST", DETAILS, body=[dict(DETAILED[1], status="quarantined"), DETAILED[0]])
+    result = module_harness.run(main, changed_within=600, status=["non_compliant", "quarantined"], fields=["status"])
+    assert result["devices"] == [{"device_id": "D2", "status": "quarantined"}]
+    assert result["api_requests"]["requests"] == 2
 
 
 def test_a_device_type_filter_needs_the_details(module_harness):
