@@ -4,9 +4,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The client modules and plugins hold: one ``Session`` and a client per API resource on it.
 
-``client.account``, ``client.devices`` and ``client.groups`` send the requests (see account.py, devices.py,
-groups.py); everything they raise is an ``OpswatError`` whose message is already redacted. See
-docs/dev/architecture.md.
+``client.account``, ``client.devices``, ``client.groups`` and ``client.status_changes`` send the requests (see
+account.py, devices.py, groups.py, status_changes.py); everything they raise is an ``OpswatError`` whose message
+is already redacted. See docs/dev/architecture.md.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,6 +17,7 @@ from ansible_collections.opswat.it_access.plugins.module_utils.account import Ac
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import DevicesClient
 from ansible_collections.opswat.it_access.plugins.module_utils.groups import GroupsClient
 from ansible_collections.opswat.it_access.plugins.module_utils.session import Session
+from ansible_collections.opswat.it_access.plugins.module_utils.status_changes import StatusChangesClient
 
 
 class Client(object):
@@ -31,6 +32,7 @@ class Client(object):
         self.account = AccountClient(self.session)
         self.devices = DevicesClient(self.session)
         self.groups = GroupsClient(self.session)
+        self.status_changes = StatusChangesClient(self.session)
 
     @property
     def metrics(self):

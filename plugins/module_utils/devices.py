@@ -89,6 +89,47 @@ def unique_strings(option, values):
     return unique(values)
 
 
+def listing_status(status):
+    """A status in Get Devices' spelling (``non-compliant`` -> ``non_compliant``); None when it is none we know.
+
+    Status Change and Account Details spell with a hyphen what Get Devices spells with an underscore.
+    """
+    if not isinstance(status, str):
+        return None
+    spelled = status.strip().lower().replace("-", "_")
+    return spelled if spelled in DEVICE_STATUSES else None
+
+
+# Device Details' spellings of a listing's fields (docs/dev/api-notes.md, Device Details): the issue counts
+# (one public client's model), and the nickname (that client's nick_name).
+_DETAIL_ISSUE_KEYS = (("total_critical_issue", "total_critical"), ("total_warning_issue", "total_warning"))
+_DETAIL_FIELD_NAMES = (("nick_name", "nickname"),)
+
+
+def as_listed(device):
+    """A device of Device Details with the field names and spellings of Get Devices' listing.
+
+    Fields a listing does not have (``agent_type``) stay; a listing's own spelling, when present, wins.
+    """
+    listed = dict(device)
+    for detail_name, listing_name in _DETAIL_FIELD_NAMES:
+        if detail_name in listed:
+            value = listed.pop(detail_name)
+            listed.setdefault(listing_name, value)
+    issue = listed.get("issue")
+    if isinstance(issue, dict):
+        issue = dict(issue)
+        for detail_key, listing_key in _DETAIL_ISSUE_KEYS:
+            if detail_key in issue:
+                value = issue.pop(detail_key)
+                issue.setdefault(listing_key, value)
+        listed["issue"] = issue
+    status = listing_status(listed.get("status"))
+    if status is not None:
+        listed["status"] = status
+    return listed
+
+
 def check_page_size(page_size):
     """A page of Get Devices holds 1 to MAX_PAGE_SIZE devices; InputError naming ``page_size`` otherwise."""
     if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:

@@ -17,10 +17,12 @@ description:
     by default, the API's maximum) and filters it.
   - With O(device_ids) or O(macs), looks the devices up with Device Details v3.8, 50 a request, and never lists
     the fleet. Devices that are not known are simply absent from RV(devices).
+  - With O(changed_within), returns the devices whose status changed within that many seconds, from the Status
+    Change API, and never lists the fleet (see O(changed_within)).
   - Filters are applied to the devices the API returns. Values inside one filter are OR'ed, different filters
     are AND'ed, as the API documents for its filters.
   - At the service's 10 requests a minute, listing 10,000 devices takes 200 requests, about 20 minutes.
-    Use O(device_ids), O(macs) or O(max_devices) where you can.
+    Use O(device_ids), O(macs), O(max_devices) or O(changed_within) where you can.
 author:
   - opswat.it_access maintainers (@opswat-it-access)
 extends_documentation_fragment:
@@ -47,7 +49,7 @@ options:
       - Before listing the fleet, the module reads the groups (one request for most accounts) and warns about
         each name that no group has. When none of the names is a group, no device can match, so the module
         returns no device without listing the fleet.
-      - With O(device_ids) or O(macs) the names are not checked (no extra request).
+      - With O(device_ids), O(macs) or O(changed_within) the names are not checked (no extra request).
     type: list
     elements: str
   max_devices:
@@ -66,6 +68,25 @@ options:
       - By default every field the API returns.
     type: list
     elements: str
+  changed_within:
+    description:
+      - Return the devices whose status changed within this many seconds, from 1 to 86400 (the API keeps 24
+        hours of changes), and the IDs of the devices deleted in that time (RV(deleted_device_ids)). The fleet is
+        never listed.
+      - The changes come from the Status Change API, 50 a request. Its records hold only some fields, so the
+        module then reads the changed devices with Device Details (50 a request) and returns them in the record
+        shape of a listing (Device Details' spellings of the issue counts are mapped to the listing's).
+        When O(fields) names only V(device_id), V(status), V(severity), V(group_name) and V(device_name), and
+        no O(status), O(device_type) or O(os_type) filter is given, the change records are enough and no Device
+        Details request is sent. The status of a change record is then V(compliant), V(non_compliant),
+        V(exempted) or V(unknown) (the API reports no finer one); a O(status) filter reads Device Details, whose
+        status is a listing's.
+      - The filters apply to these devices. A device deleted in that time is in RV(deleted_device_ids), not in
+        RV(devices).
+      - Cannot be combined with O(device_ids), O(macs) or O(max_devices).
+      - For a job scheduled every few minutes, use a window at least twice the schedule, so that a missed run
+        is caught up by the next.
+    type: int
 seealso:
   - module: opswat.it_access.opswat_device_action
   - module: opswat.it_access.opswat_group_info
@@ -78,6 +99,12 @@ EXAMPLES = r"""
     severity: [critical]
     device_type: [laptop]
   register: critical_laptops
+
+- name: The devices whose status changed in the last 10 minutes, and those deleted
+  opswat.it_access.opswat_device_info:
+    changed_within: 600
+    fields: [device_id, status, group_name]
+  register: recent
 
 - name: Look devices up by MAC address, without listing the fleet
   opswat.it_access.opswat_device_info:
@@ -123,7 +150,8 @@ RETURN = r"""
 devices:
   description:
     - The matching devices, as the API returns them (only O(fields) when given), in enrolment order for a
-      listing and in the order of O(device_ids) or O(macs) for a look-up.
+      listing, in the order of O(device_ids) or O(macs) for a look-up, and in the order of the Status Change
+      API for O(changed_within) (in a listing's record shape).
   returned: success
   type: list
   elements: dict
@@ -138,6 +166,12 @@ devices:
       network_info: [{"mac": "8c:ec:4b:62:75:20", "ipv4": "10.40.50.42"}]
       os_info: {"family": "Windows", "name": "Microsoft Windows 10 Enterprise", "type": "windows"}
       issue: {"total_issue": 4, "total_critical": 2, "total_warning": 2}
+deleted_device_ids:
+  description: The IDs of the devices deleted within O(changed_within) seconds.
+  returned: when O(changed_within) is given
+  type: list
+  elements: str
+  sample: [a61fe74648839219d384a64dc6c93954]
 count:
   description: Number of devices in RV(devices).
   returned: success
@@ -170,10 +204,12 @@ api_requests:
 """
 
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
-    DEVICE_STATUSES, DEVICE_TYPES, OS_TYPES, SEVERITIES, check_listing_options, device_macs, id_key, list_matching,
-    matches, normalize_macs, unique, unique_ids, unique_strings, validate_filters)
+    DEVICE_STATUSES, DEVICE_TYPES, OS_TYPES, SEVERITIES, as_listed, check_listing_options, device_macs, id_key,
+    list_matching, matches, normalize_macs, unique, unique_ids, unique_strings, validate_filters)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 from ansible_collections.opswat.it_access.plugins.module_utils.module import run_module
+from ansible_collections.opswat.it_access.plugins.module_utils.status_changes import (
+    CHANGE_RECORD_FIELDS, check_change_age)
 
 MODULE_OPTIONS = dict(
     device_ids=dict(type="list", elements="str"),
@@ -186,7 +222,12 @@ MODULE_OPTIONS = dict(
     max_devices=dict(type="int"),
     page_size=dict(type="int", default=50),
     fields=dict(type="list", elements="str"),
+    changed_within=dict(type="int"),
 )
+
+# Filters a change record cannot answer, so they need the device's details: its status is one of three
+# (compliant, non-compliant, exempted) where a listing tells nine apart (quarantined, pending...).
+_DETAIL_FILTERS = ("status", "device_type", "os_type")
 
 
 def lookup(client, device_ids, macs):
@@ -225,21 +266,51 @@ def named_groups_exist(module, client, group_names):
     return len(unknown) < len(unique(group_names))
 
 
-def run(module, client):
-    params = module.params
+def changed_devices(client, changed_within, fields, active_filters):
+    """``(devices, deleted ids)`` of the devices whose status changed within ``changed_within`` seconds.
+
+    Device Details is read for the changed devices (in the listing's spelling) unless the change records hold
+    every field asked for and every filter's; a device Device Details no longer knows is left out.
+    """
+    changes = client.status_changes.within(changed_within)
+    devices = changes.devices
+    needs_details = (fields is None or not set(fields) <= set(CHANGE_RECORD_FIELDS)
+                     or any(name in active_filters for name in _DETAIL_FILTERS))
+    if needs_details and devices:
+        devices = [as_listed(device) for device in lookup(client, [record["device_id"] for record in devices], None)]
+    return [device for device in devices if matches(device, active_filters)], changes.deleted_ids
+
+
+def check_options(params):
+    """Every option checked before any request; returns ``(fields or None, active filters)``."""
     for option in ("device_ids", "macs"):
         if params[option] is not None and not params[option]:
             raise InputError(option, "must not be an empty list")
     check_listing_options(params["page_size"], params["max_devices"])
+    if params["changed_within"] is not None:
+        check_change_age("changed_within", params["changed_within"])
+        for option in ("device_ids", "macs", "max_devices"):
+            if params[option] is not None:
+                raise InputError("changed_within", "cannot be combined with %s: it returns every device whose"
+                                                   " status changed within that time" % option)
     fields = None
     if params["fields"] is not None:
         fields = unique(["device_id"] + unique_strings("fields", params["fields"]))
     active_filters = validate_filters(params)
     if params["macs"] is not None:
         normalize_macs(params["macs"])  # an invalid MAC fails before any request
+    return fields, active_filters
 
+
+def run(module, client):
+    params = module.params
+    fields, active_filters = check_options(params)
+    result = dict(changed=False)
     max_devices = params["max_devices"]
-    if params["device_ids"] is not None or params["macs"] is not None:
+    if params["changed_within"] is not None:
+        devices, result["deleted_device_ids"] = changed_devices(client, params["changed_within"], fields,
+                                                                active_filters)
+    elif params["device_ids"] is not None or params["macs"] is not None:
         devices = [device for device in lookup(client, params["device_ids"], params["macs"])
                    if matches(device, active_filters)]
         devices = devices[:max_devices] if max_devices else devices
@@ -249,7 +320,8 @@ def run(module, client):
         devices = list_matching(client, active_filters, params["page_size"], max_devices)
     if fields is not None:
         devices = [dict((name, device[name]) for name in fields if name in device) for device in devices]
-    return dict(changed=False, devices=devices, count=len(devices))
+    result.update(devices=devices, count=len(devices))
+    return result
 
 
 def main():

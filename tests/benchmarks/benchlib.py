@@ -43,9 +43,12 @@ REAL_WINDOW = 60.0
 EXEMPT_HOURS = 72         # scenarios 2 and 3
 
 SIDES = ("collection", "baseline", "baseline_batched")
-KINDS = ("token", "list", "detail", "groups", "action", "account", "other")
+KINDS = ("token", "list", "detail", "groups", "action", "account", "changes", "other")
 ENDPOINT_KINDS = {"token": "token", "devices": "list", "detail": "detail", "groups": "groups", "action": "action",
-                  "account": "account"}
+                  "account": "account", "status_changed": "changes"}
+PAGE_NUMBERED_ENDPOINTS = ("groups", "status_changed")
+CHANGED = 100             # scenario 9: devices whose status changed, a minute before the run
+CHANGED_WITHIN = 600      # scenario 9: the window asked for (seconds)
 
 
 class Scale:
@@ -228,7 +231,9 @@ def count_requests(entries):
         throttled=sum(1 for entry in entries if entry.get("status") == 429),
         # Every action request is a write the service may apply; a throttled one was not, so it is not counted.
         writes=sum(1 for entry in entries if entry.get("endpoint") == "action" and entry.get("status") != 429),
-        errors=sum(1 for entry in entries if entry.get("status") not in (200, 429)),
+        # A 413 past the last page is how a page-numbered listing (Get Groups, Status Change) ends: no error.
+        errors=sum(1 for entry in entries if entry.get("status") not in (200, 429)
+                   and not (entry.get("status") == 413 and entry.get("endpoint") in PAGE_NUMBERED_ENDPOINTS)),
         span=(max(times) - min(times)) if times else 0.0,
     )
 
@@ -722,6 +727,51 @@ class BigListing(Scenario):
         return dict(self.describe(), minimum=low, runs=runs)
 
 
+def _changes_reported(sim, changed):
+    """A check of scenario 9's report: exactly the devices changed, none deleted, each with the fleet's status."""
+    statuses = dict((device["device_id"], device["status"]) for device in sim.fleet.devices)
+
+    def verify(report):
+        return (bool(report) and sorted(report["ids"]) == sorted(changed) and report["deleted"] == []
+                and [statuses[device_id] for device_id in report["ids"]] == report["statuses"])
+
+    return verify
+
+
+class ChangedDevices(Scenario):
+    """Scenario 9: the devices whose status changed (opswat_device_info changed_within), with the fields the
+    change records hold, so no Device Details request: a token and the change pages."""
+
+    key = "changes"
+    number = 9
+    sides = ("collection",)
+
+    @property
+    def title(self):
+        return "The devices whose status changed: %d of %s (`changed_within`)" % (
+            CHANGED, format(self.ctx.sizes.devices, ","))
+
+    def run(self, sides):
+        ctx = self.ctx
+        # Pages of 50 end on a short page or a 413: CHANGED // 50 full pages and one that ends the paging.
+        low = minimum(token=1, changes=CHANGED // PAGE + 1)
+        runs = {}
+        for side in sides:
+            sim = start_simulator(ctx.sizes.devices, ctx.scale)
+            try:
+                picked = sim.random_changes(CHANGED, seed=SEED, seconds_ago=60)
+                runs[side] = _run_side(ctx, sim, os.path.join(PLAYBOOKS, "changed.yml"), "changes-%s" % side,
+                                       dict(changed_within=CHANGED_WITHIN), low["total"],
+                                       _changes_reported(sim, picked["changed"]), side)
+            finally:
+                sim.stop()
+        # What answers the same question without Status Change: a listing of the fleet, filtered (scenario 1).
+        today = minimum(token=1, list=batches(ctx.sizes.devices))
+        # Its bound is 3 requests' spacing (18 s at the real limit), which Ansible's own start-up (a few seconds)
+        # would exceed by more than 5% however well the requests are paced: its time there is information.
+        return dict(self.describe(), minimum=low, listing_today=today, runs=runs, wall_target=False)
+
+
 def _per_device(process, devices, idle=None):
     """Cost per device: the whole run's divided by the devices, and (with ``idle``, the run for one device) the
     part above what the module costs without devices."""
@@ -738,7 +788,7 @@ def _per_device(process, devices, idle=None):
     return costs
 
 
-SCENARIOS = (ListDevices, ExemptDevices, AssignToGroup, Remediation, BigListing)
+SCENARIOS = (ListDevices, ExemptDevices, AssignToGroup, Remediation, BigListing, ChangedDevices)
 
 
 def run_all(ctx, numbers=None, sides=("collection", "baseline", "baseline_batched")):
@@ -822,7 +872,8 @@ def run_bench(ctx, numbers=None, sides=SIDES, baseline_divisor=1, real_limit_che
                         collections_path=ctx.collections_path, workdir=small_dir, verbose=ctx.verbose, log=ctx.log)
         ctx.log("per-device baseline at 1/%d of the sizes: %s" % (baseline_divisor, small.sizes.as_dict()))
         by_key = dict((result["key"], result) for result in results)
-        for result in run_all(small, [number for number in (numbers or range(1, 6)) if number != 6], ("baseline",)):
+        for result in run_all(small, [number for number in (numbers or range(1, 6)) if number not in (6, 9)],
+                              ("baseline",)):
             run = result["runs"].get("baseline")
             if run is None or result["key"] not in by_key:
                 continue
@@ -869,7 +920,7 @@ def evaluate_targets(scenarios, tolerance=0.05):
         targets.append(dict(target="wall time at the scaled rate, against its bound", scenario=label, met=None,
                             value="%.2f s / %.2f s = %.3f" % (run["wall_seconds"], run["bound_seconds"], run["wall_ratio"])))
         targets.append(dict(target="wall time at the real limit (projected) within 5% of its bound", scenario=label,
-                            met=run["projected_real_ratio"] <= 1 + tolerance,
+                            met=(run["projected_real_ratio"] <= 1 + tolerance) if scenario.get("wall_target", True) else None,
                             value="%.0f s / %.0f s = %.3f" % (run["projected_real_seconds"], run["real_bound_seconds"],
                                                               run["projected_real_ratio"])))
         real = scenario["runs"].get("collection_real")

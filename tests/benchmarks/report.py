@@ -21,9 +21,9 @@ SIDE_LABELS = {
 }
 LISTING_ALONE_LABEL = "a client with the listing alone (no truthful check mode; information)"
 SIDE_ORDER = ("collection", "collection_real", "collection_playbook", "baseline", "baseline_batched")
-KIND_ORDER = ("token", "list", "detail", "groups", "action", "account", "other")
+KIND_ORDER = ("token", "list", "detail", "groups", "action", "account", "changes", "other")
 SHORT_TITLES = {"list": "1 list", "exempt": "2 exempt", "exempt_again": "3 again", "assign": "4 assign",
-                "remediation": "5 role", "big_list": "6 list 50k"}
+                "remediation": "5 role", "big_list": "6 list 50k", "changes": "9 changes"}
 
 
 def duration(seconds):
@@ -166,6 +166,10 @@ def _scenario_notes(scenario):
             notes.append("- rule *%s* (`%s`): matches %d devices, %d of them not yet in the wanted state by the listing,"
                          " %d that the action applies to" % (rule["name"], rule["action"], rule["matched"],
                                                              rule["to_write"], rule["changes"]))
+    today = scenario.get("listing_today")
+    if today:
+        notes.append("- without Status Change, the same question is a listing of the fleet and a filter: %d requests"
+                     " (%s at 10 a minute)" % (today["total"], duration((today["total"] - 1) * 6.0)))
     collection = scenario["runs"].get("collection")
     if collection and collection["requests"] != low["total"] and not collection.get("measured_at"):
         notes.append("- collection against the minimum, by kind: %s" % _difference(collection, low))

@@ -2,8 +2,8 @@
 # Copyright (c) opswat.it_access contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The benchmark, small and fast, so that it cannot rot: scenarios 1-4 on the collection side, and the check of
-scenario 3 that make bench runs at the real limit (here at the same scale as the rest).
+"""The benchmark, small and fast, so that it cannot rot: scenarios 1-4 and 9 on the collection side, and the check
+of scenario 3 that make bench runs at the real limit (here at the same scale as the rest).
 
 It runs the code and playbooks of ``make bench`` on 500 devices and asserts counts only, never timings: requests
 equal to the theoretical minimum, no 429, no write when there is nothing to do, the modules' own
@@ -47,7 +47,7 @@ def test_minimum_of_the_role():
              dict(action="scan_threats", matched=101, to_write=101, changes=51, ids=ids("s", 101)),
              dict(action="unexempt", matched=0, to_write=0, changes=0, ids=[])]  # no target: not in the call
     low = benchlib.remediation_minimum(10000, plans)
-    assert low["by_kind"] == dict(token=1, list=200, detail=8, groups=1, action=3 + 3 + 2, account=0, other=0)
+    assert low["by_kind"] == dict(token=1, list=200, detail=8, groups=1, action=3 + 3 + 2, account=0, changes=0, other=0)
     assert low["total"] == 218
     # Without the reads: every device not yet in the wanted state is written, applicable or not.
     assert benchlib.listing_alone_requests(10000, plans)["total"] == 1 + 200 + 1 + 4 + 3 + 3
@@ -109,3 +109,20 @@ def test_quick_bench(tmp_path):
         assert report.SIDE_LABELS["collection_real"] in text
         assert "wall time at the real limit (measured) within 5% of its bound" in text
     assert "| information |" in markdown and "\ninfo " in console
+
+
+def test_quick_changes_scenario(tmp_path):
+    """Scenario 9 on 500 devices: a token and the change pages (100 changes: two full pages, one that ends the
+    paging), no listing and no Device Details (the fields asked are in the change records), no 429."""
+    ctx = benchlib.Context(benchlib.Scale(SCALE), SIZES, workdir=str(tmp_path))
+    scenario, = benchlib.run_all(ctx, [9], ("collection",))
+    run = scenario["runs"]["collection"]
+    assert scenario["minimum"]["by_kind"]["changes"] == 3 and scenario["minimum"]["total"] == 4
+    assert scenario["listing_today"]["total"] == 1 + 10
+    assert run["returncode"] == 0 and run["done"], run
+    assert run["requests_by_kind"] == scenario["minimum"]["by_kind"], run
+    assert run["throttled"] == 0 and run["errors"] == 0
+    assert run.get("module_reported_requests") == run["requests"]
+    targets = [target for target in benchlib.evaluate_targets([scenario]) if target["scenario"].startswith("9.")]
+    assert [target["met"] for target in targets if target["target"] in ("requests = minimum", "zero 429")] == [True] * 2
+    assert [target["met"] for target in targets if "(projected)" in target["target"]] == [None]

@@ -179,6 +179,19 @@ def _verify_details(sim, run, _args):
     assert [device["device_id"] for device in run.result["devices"]] == _detail_ids(sim)
 
 
+def _changes_args(sim):
+    # 60 status changes: two change pages (50 + 10); the fault is on the second.
+    sim.random_changes(TARGET_DEVICES, seed=3, seconds_ago=60)
+    return dict(changed_within=3600, fields=["status"])
+
+
+def _verify_changes(sim, run, _args):
+    changed = set(entry["device_id"] for entry in sim.history() if entry["event"] != "deleted")
+    listed = [device["device_id"] for device in run.result["devices"]]
+    assert len(changed) == TARGET_DEVICES and sorted(listed) == sorted(changed), "a change was lost or repeated"
+    assert run.result["deleted_device_ids"] == []
+
+
 def _action_args(sim):
     return dict(action="exempt", device_ids=harness.exemptable(sim, TARGET_DEVICES), exempt_hours=1)
 
@@ -197,10 +210,11 @@ TARGETS = dict((target.name, target) for target in [
     Target("token", "group_info", "token", 0, lambda sim: {}, _verify_groups),
     Target("listing", "device_info", "devices", 2, lambda sim: dict(page_size=20), _verify_listing),
     Target("details", "device_info", "detail", 1, lambda sim: dict(device_ids=_detail_ids(sim)), _verify_details),
+    Target("changes", "device_info", "status_changed", 1, _changes_args, _verify_changes),
     Target("action_read", "device_action", "detail", 1, _action_args, _verify_action),
     Target("action_write", "device_action", "action", 1, _action_args, _verify_action),
 ])
-READ_TARGETS = ("account", "groups", "token", "listing", "details", "action_read")
+READ_TARGETS = ("account", "groups", "token", "listing", "details", "changes", "action_read")
 GLOBAL_TARGETS = ("account", "groups", "listing", "action_write")
 
 CASES = ([pytest.param(row, TARGETS[target], id="%s-%s" % (target, row.name))
@@ -272,6 +286,7 @@ def test_module_fault(make_sim, fast, request, row, target):  # pylint: disable=
         assert text in run.msg, (text, run.msg)
     if target.module == "device_info":
         assert "devices" not in run.result, "a failed listing returned a partial device list"
+        assert "deleted_device_ids" not in run.result, "a failed change listing returned partial deletions"
     if target.name == "action_write" and row in WRITE_ROWS:
         _check_failed_write(sim, row, run, args)
     else:

@@ -37,6 +37,7 @@ DEVICES = "/o/api/v3.7/devices"
 DETAILS = "/o/api/v3.8/devices/detail"
 GROUPS = "/o/api/v3/groups"
 ACTION = "/o/api/v3.3/devices/action"
+STATUS_CHANGES = "/o/api/v3/devices/status_changed"
 
 ANY = object()
 NO_TOKEN = object()  # the request must carry no query parameters at all (the token request)

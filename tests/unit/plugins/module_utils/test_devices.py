@@ -466,3 +466,29 @@ def test_an_action_result_field_of_the_wrong_type_is_an_unexpected_answer(harnes
     assert str(caught.value).startswith("POST %s: unexpected answer: %s, expected a string. The action may have been"
                                         " applied" % (ACTION, what))
     assert caught.value.failed_batch_ids == ["d1"]
+
+
+# ---------------------------------------------------------------------- spellings of other endpoints
+
+
+@pytest.mark.parametrize("status, spelled", [
+    ("non-compliant", "non_compliant"), (" EXEMPTED ", "exempted"), ("out-of-license-usage", "out_of_license_usage"),
+    ("gone", None), (None, None), (3, None)])
+def test_listing_status_is_get_devices_spelling_or_none(status, spelled):
+    assert devices.listing_status(status) == spelled
+
+
+def test_as_listed_gives_a_device_of_device_details_the_listing_spellings():
+    detail = {"device_id": "d1", "status": "non-compliant", "nick_name": "Ann's laptop", "agent_type": "persistent",
+              "issue": {"total_issue": 3, "total_critical_issue": 2, "total_warning_issue": 1}}
+    assert devices.as_listed(detail) == {
+        "device_id": "d1", "status": "non_compliant", "nickname": "Ann's laptop", "agent_type": "persistent",
+        "issue": {"total_issue": 3, "total_critical": 2, "total_warning": 1}}
+    assert detail["issue"]["total_critical_issue"] == 2  # the record given is left as it is
+
+
+def test_as_listed_keeps_the_listing_spelling_when_both_are_there():
+    both = {"device_id": "d1", "status": "compliant", "nickname": "a", "nick_name": "b",
+            "issue": {"total_critical": 2, "total_critical_issue": 9}}
+    assert devices.as_listed(both) == {"device_id": "d1", "status": "compliant", "nickname": "a",
+                                       "issue": {"total_critical": 2}}
