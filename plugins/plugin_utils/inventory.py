@@ -9,7 +9,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import ipaddress
 import json
 import re
@@ -17,7 +16,7 @@ from collections import Counter
 
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
     DEVICE_BLOCK_FIELDS, DEVICE_VALUE_FIELDS, device_macs)
-from ansible_collections.opswat.it_access.plugins.module_utils.session import as_list, misshapen_field
+from ansible_collections.opswat.it_access.plugins.module_utils.session import as_list, digest, misshapen_field
 
 EMPTY_VALUES = ("", "n/a")
 HOSTNAME_SOURCES = ("device_name", "host_name", "nickname", "first_ipv4", "public_ip", "first_mac", "device_id")
@@ -171,7 +170,7 @@ def cache_digest(config, filters, max_devices):
         filters=dict((name, sorted(values)) for name, values in filters.items()),
         max_devices=max_devices,
     )
-    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+    return digest(identity)[:16]
 
 
 def cached_devices(entry, cache_format):
