@@ -111,23 +111,22 @@ def as_listed(device):
 
     Fields a listing does not have (``agent_type``) stay; a listing's own spelling, when present, wins.
     """
-    listed = dict(device)
-    for detail_name, listing_name in _DETAIL_FIELD_NAMES:
-        if detail_name in listed:
-            value = listed.pop(detail_name)
-            listed.setdefault(listing_name, value)
-    issue = listed.get("issue")
-    if isinstance(issue, dict):
-        issue = dict(issue)
-        for detail_key, listing_key in _DETAIL_ISSUE_KEYS:
-            if detail_key in issue:
-                value = issue.pop(detail_key)
-                issue.setdefault(listing_key, value)
-        listed["issue"] = issue
+    listed = _renamed(device, _DETAIL_FIELD_NAMES)
+    if isinstance(listed.get("issue"), dict):
+        listed["issue"] = _renamed(listed["issue"], _DETAIL_ISSUE_KEYS)
     status = listing_status(listed.get("status"))
     if status is not None:
         listed["status"] = status
     return listed
+
+
+def _renamed(record, names):
+    """A copy of ``record`` with each ``(old, new)`` of ``names`` renamed; a value already under ``new`` wins."""
+    renamed = dict(record)
+    for old, new in names:
+        if old in renamed:
+            renamed.setdefault(new, renamed.pop(old))
+    return renamed
 
 
 def check_page_size(page_size):
