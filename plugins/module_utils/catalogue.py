@@ -13,7 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.opswat.it_access.plugins.module_utils.devices import device_os_types, unique
+from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
+    UNMONITORED_STATUSES, device_os_types, unique)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 from ansible_collections.opswat.it_access.plugins.module_utils.options import check_integer
 
@@ -78,7 +79,6 @@ def no_params(options):
 
 _AGENT_KINDS = dict(persistent="a persistent agent", on_demand="an on-demand agent", mobile="a mobile agent",
                     domain_controller="a domain controller agent", none="no agent")
-_NOT_EXEMPTABLE_STATUSES = ("unknown", "ignored", "out_of_license_usage")
 
 
 def agent_kind(device):
@@ -131,7 +131,7 @@ def exemptable(action):
     """exempt and unexempt: not on unknown, ignored or out-of-license devices, nor on domain controllers."""
     def applies(device):
         status = device.get("status")
-        if status in _NOT_EXEMPTABLE_STATUSES:
+        if status in UNMONITORED_STATUSES:  # no agent or no license: nothing to exempt
             return False, "%s does not apply to devices whose status is %s" % (action, status)
         if agent_kind(device) == "domain_controller":
             return False, "%s does not apply to domain controllers" % action

@@ -21,6 +21,9 @@ from ansible_collections.opswat.it_access.plugins.module_utils.session import (
 
 DEVICE_STATUSES = ["compliant", "non_compliant", "exempted", "out_of_license_usage", "unknown",
                    "ignored", "installed", "pending", "quarantined"]
+# Statuses of devices that Account Details does not count as monitored (``devices_used``): no agent, or past
+# the license (docs/dev/api-notes.md, Account Details).
+UNMONITORED_STATUSES = ("unknown", "ignored", "out_of_license_usage")
 SEVERITIES = ["critical", "warning", "no_issues"]
 DEVICE_TYPES = ["desktop", "laptop", "phone", "tablet", "server", "vm"]
 OS_TYPES = ["windows", "mac", "linux", "ios", "android"]

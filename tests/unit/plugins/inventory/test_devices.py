@@ -23,7 +23,9 @@ from ansible_collections.opswat.it_access.plugins.doc_fragments.device_filters i
 from ansible_collections.opswat.it_access.plugins.inventory import devices as plugin_module
 from ansible_collections.opswat.it_access.plugins.inventory.devices import CACHE_FORMAT, InventoryModule
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import FILTER_CHOICES
-from ansible_collections.opswat.it_access.plugins.module_utils.errors import AuthenticationError, TransportError
+from ansible_collections.opswat.it_access.plugins.module_utils.errors import (
+    AuthenticationError, TransportError, UnexpectedResponseError)
+from ansible_collections.opswat.it_access.plugins.plugin_utils import inventory_refresh
 from ansible_collections.opswat.it_access.plugins.plugin_utils.inventory import ANSIBLE_HOST_SOURCES, HOSTNAME_SOURCES
 from ansible_collections.opswat.it_access.tests.unit.plugins.inventory_devices_data import (
     DEFAULT_HOSTNAMES, EVIL, device)
@@ -32,13 +34,28 @@ SECRET = "cs-unit-0123456789-SECRET"
 API_URL = "https://tenant.example.test"
 
 
-class FakeClient(object):
-    """Stands in for ``Client``: serves canned devices, records how it was used."""
+class FakeChanges(object):
+    """What ``client.status_changes.within`` returns."""
 
-    def __init__(self, devices, error=None):
+    def __init__(self, devices, deleted_ids):
+        self.devices = devices
+        self.deleted_ids = deleted_ids
+
+
+class FakeClient(object):
+    """Stands in for ``Client``: serves canned devices (listing, Device Details, Status Change, Account Details),
+    records how it was used. ``changes`` is ``(changed devices, deleted ids)``; ``change_error`` is raised by a
+    change read; ``devices_used`` is what Account Details counts (default: the monitored devices served)."""
+
+    def __init__(self, devices, error=None, changes=None, change_error=None, devices_used=None):
         self.records = devices
         self.devices = self  # the plugin calls client.devices.list()
+        self.status_changes = self
+        self.account = self
         self.error = error
+        self.changes = changes or ([], [])
+        self.change_error = change_error
+        self.devices_used = devices_used
         self.calls = []
         self.closed = False
         self.served = 0
@@ -46,6 +63,22 @@ class FakeClient(object):
     def list(self, page_size=50, max_devices=None):
         self.calls.append(dict(page_size=page_size, max_devices=max_devices))
         return self._iterate(max_devices)
+
+    def within(self, age):
+        self.calls.append(dict(changes_within=age))
+        if self.change_error is not None:
+            raise self.change_error
+        changed, deleted = self.changes
+        return FakeChanges([dict(device_id=item["device_id"], status=item["status"]) for item in changed], deleted)
+
+    def details(self, ids):
+        self.calls.append(dict(details=list(ids)))
+        wanted = set(ids)
+        return [dict(item) for item in self.changes[0] if item["device_id"] in wanted]
+
+    def get(self):
+        self.calls.append(dict(account=True))
+        return dict(devices_used=self.devices_used)
 
     def _iterate(self, max_devices):
         if self.error is not None:
@@ -75,6 +108,7 @@ def base_options(**overrides):
         vars_prefix="opswat_",
         strict=False, compose={}, groups={}, keyed_groups=[], use_extra_vars=False, leading_separator=True,
         cache=False, cache_plugin="memory", cache_timeout=3600, cache_connection=None, cache_prefix="ansible_inventory_",
+        incremental_refresh=True, full_refresh_interval=86400,
     )
     options.update(overrides)
     return options
@@ -83,10 +117,11 @@ def base_options(**overrides):
 class Harness(object):
     """An ``InventoryModule`` whose options come from a dict and whose client is a ``FakeClient``."""
 
-    def __init__(self, tmp_path, devices=(), error=None, cache_store=None, extra_vars=None, origins=None, **options):
+    def __init__(self, tmp_path, devices=(), error=None, cache_store=None, extra_vars=None, origins=None, client=None,
+                 **options):
         self.options = base_options(**options)
         self.origins = origins or {}
-        self.client = FakeClient(list(devices), error)
+        self.client = client or FakeClient(list(devices), error)
         self.configs = []
         self.path = str(tmp_path / "devices.opswat.yml")
         with open(self.path, "w") as handle:
@@ -120,6 +155,13 @@ class Harness(object):
 
     def hostvars(self, name):
         return self.inventory.get_host(name).get_vars()
+
+
+@pytest.fixture(autouse=True)
+def state_directory(tmp_path, monkeypatch):
+    """The fleet kept for incremental refreshes goes to the test's own directory."""
+    monkeypatch.setattr(inventory_refresh, "state_directory", lambda: str(tmp_path / "state"))
+    return tmp_path / "state"
 
 
 def render(template, variables):
@@ -443,11 +485,157 @@ def test_a_cache_hit_sends_no_request(tmp_path):
 
 def test_refresh_lists_again_and_updates_the_cache(tmp_path):
     store = {}
-    Harness(tmp_path, fleet(), cache=True, cache_store=store).parse()
-    refreshed = Harness(tmp_path, fleet()[:2], cache=True, cache_store=store)
+    Harness(tmp_path, fleet(), cache=True, cache_store=store, incremental_refresh=False).parse()
+    refreshed = Harness(tmp_path, fleet()[:2], cache=True, cache_store=store, incremental_refresh=False)
     refreshed.parse(cache=False)  # --flush-cache, meta: refresh_inventory
     assert len(refreshed.configs) == 1
+    assert refreshed.client.calls == [dict(page_size=50, max_devices=None)]
     assert list(store.values())[0]["devices"] == fleet()[:2]
+
+
+# ---------------------------------------------------------------------------------------------- incremental refresh
+
+
+def changed_fleet():
+    """fleet() after device 2 turned non-compliant and device 5 was deleted."""
+    devices = fleet()
+    devices[1] = dict(devices[1], status="non_compliant", severity="critical")
+    return devices[:4]
+
+
+def refreshed(tmp_path, store, client, cache=False, **options):
+    harness = Harness(tmp_path, cache=True, cache_store=store, client=client, **options)
+    harness.parse(cache=cache)
+    return harness
+
+
+def test_a_refresh_merges_the_changes_since_the_last_one(tmp_path, state_directory):
+    store = {}
+    first = Harness(tmp_path, fleet(), cache=True, cache_store=store)
+    first.parse()
+    assert first.client.calls == [dict(page_size=50, max_devices=None)]  # nothing kept yet: a full listing
+    assert len(list(state_directory.iterdir())) == 1
+    after = changed_fleet()
+    client = FakeClient([], changes=([after[1]], [fleet()[4]["device_id"]]), devices_used=4)
+    harness = refreshed(tmp_path, store, client)
+    ages = [call["changes_within"] for call in client.calls if "changes_within" in call]
+    assert len(ages) == 1 and inventory_refresh.CHANGE_WINDOW_OVERLAP_SECONDS <= ages[0] < 200
+    assert client.calls[1:] == [dict(details=[after[1]["device_id"]]), dict(account=True)]  # and no listing
+    assert list(store.values())[0]["devices"] == after
+    assert sorted(harness.hosts) == ["dev-1", "dev-2", "dev-3", "dev-4"]
+    assert harness.hostvars("dev-2")["opswat_status"] == "non_compliant"
+    # The next refresh starts from the merged fleet.
+    client = FakeClient([], devices_used=4)
+    refreshed(tmp_path, store, client)
+    assert list(store.values())[0]["devices"] == after
+
+
+def test_an_expired_entry_is_refreshed_from_the_kept_fleet(tmp_path):
+    store = {}
+    Harness(tmp_path, fleet(), cache=True, cache_store=store).parse()
+    store.clear()  # what a cache plugin does with an entry past cache_timeout
+    client = FakeClient([], devices_used=5)
+    harness = refreshed(tmp_path, store, client, cache=True)
+    assert [list(call) for call in client.calls] == [["changes_within"], ["account"]]
+    assert len(harness.hosts) == 5
+    assert list(store.values())[0]["devices"] == fleet()
+
+
+def test_a_count_that_differs_lists_every_device_with_a_warning(tmp_path, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(InventoryModule().display, "warning", warnings.append)
+    store = {}
+    Harness(tmp_path, fleet(), cache=True, cache_store=store).parse()
+    # No change reported, yet the account counts one device less: the merge missed something.
+    client = FakeClient(changed_fleet(), devices_used=4)
+    refreshed(tmp_path, store, client)
+    assert client.calls[-1] == dict(page_size=50, max_devices=None)
+    assert list(store.values())[0]["devices"] == changed_fleet()
+    assert any("counts 4 monitored devices, the merged inventory 5: listing every device" in text for text in warnings)
+
+
+def test_with_filters_there_is_no_count_to_check(tmp_path):
+    store = {}
+    Harness(tmp_path, fleet(), cache=True, cache_store=store, status=["non_compliant"]).parse()
+    after = changed_fleet()
+    client = FakeClient([], changes=([after[1]], []))
+    harness = refreshed(tmp_path, store, client, status=["non_compliant"])
+    assert not [call for call in client.calls if "account" in call or "page_size" in call]
+    assert sorted(harness.hosts) == ["dev-1", "dev-2", "dev-3"]
+
+
+@pytest.mark.parametrize("error", [
+    TransportError("POST /o/api/v3/devices/status_changed: timed out after 30 s"),
+    UnexpectedResponseError("POST /o/api/v3/devices/status_changed: unexpected answer: monitored_devices[3].device_id"
+                            " is missing"),
+])
+def test_changes_that_cannot_be_read_keep_the_last_fleet_uncached(tmp_path, monkeypatch, error):
+    warnings = []
+    monkeypatch.setattr(InventoryModule().display, "warning", warnings.append)
+    store = {}
+    Harness(tmp_path, fleet(), cache=True, cache_store=store).parse()
+    cached = json.loads(json.dumps(store))
+    store.clear()
+    client = FakeClient([], change_error=error)
+    harness = refreshed(tmp_path, store, client)
+    assert len(harness.hosts) == 5
+    assert store == {}  # not cached: the next run tries again
+    assert [list(call) for call in client.calls] == [["changes_within"]]
+    assert any("the 5 devices of that refresh are used unchanged and not cached: %s" % error.message in text
+               for text in warnings)
+    # The kept fleet is untouched too.
+    client = FakeClient([], devices_used=5)
+    refreshed(tmp_path, store, client)
+    assert list(store.values()) == list(cached.values())
+
+
+def test_rejected_credentials_fail_the_refresh(tmp_path):
+    store = {}
+    Harness(tmp_path, fleet(), cache=True, cache_store=store).parse()
+    client = FakeClient([], change_error=AuthenticationError("POST /o/oauth/token: the client credentials were"
+                                                             " rejected (HTTP 401)", status=401))
+    with pytest.raises(AnsibleParserError, match="credentials were rejected"):
+        refreshed(tmp_path, store, client)
+
+
+@pytest.mark.parametrize("options", [dict(incremental_refresh=False), dict(max_devices=3)])
+def test_every_device_is_listed_when_the_refresh_may_not_merge(tmp_path, options):
+    store = {}
+    Harness(tmp_path, fleet(), cache=True, cache_store=store, **options).parse()
+    client = FakeClient(fleet(), devices_used=5)
+    refreshed(tmp_path, store, client, **options)
+    assert [list(call) for call in client.calls] == [["page_size", "max_devices"]]
+
+
+def test_an_old_full_listing_is_listed_again(tmp_path, state_directory):
+    store = {}
+    Harness(tmp_path, fleet(), cache=True, cache_store=store).parse()
+    path = list(state_directory.iterdir())[0]
+    kept = json.loads(path.read_text())
+    kept["listed_at"] -= 3600
+    kept["checked_at"] -= 3600
+    path.write_text(json.dumps(kept))
+    client = FakeClient(fleet(), devices_used=5)
+    refreshed(tmp_path, store, client, full_refresh_interval=3600)
+    assert [list(call) for call in client.calls] == [["page_size", "max_devices"]]
+    assert json.loads(path.read_text())["listed_at"] > kept["listed_at"]
+    # A merge keeps the time of the full listing it derives from.
+    listed_at = json.loads(path.read_text())["listed_at"]
+    refreshed(tmp_path, store, FakeClient([], devices_used=5), full_refresh_interval=3600)
+    assert json.loads(path.read_text())["listed_at"] == listed_at
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(full_refresh_interval=0), "full_refresh_interval: must be an integer number of seconds from 1 to 86400"),
+    (dict(full_refresh_interval=86401), "full_refresh_interval: must be an integer"),
+    (dict(full_refresh_interval=True), "full_refresh_interval: must be an integer"),
+    (dict(incremental_refresh="maybe"), "incremental_refresh: must be true or false"),
+])
+def test_bad_refresh_options_fail_before_any_request(tmp_path, options, message):
+    harness = Harness(tmp_path, fleet(), cache=True, **options)
+    with pytest.raises(AnsibleParserError, match=message):
+        harness.parse()
+    assert harness.configs == []
 
 
 def test_without_the_cache_option_the_cache_is_not_touched(tmp_path):
