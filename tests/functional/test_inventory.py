@@ -381,9 +381,12 @@ def test_the_cache_answers_without_any_request(simulator, run_inventory, tmp_pat
     assert len(list(cache_dir.iterdir())) == 2
     assert set(plain(vars_["opswat_status"]) for vars_ in fourth.hostvars.values()) == set(["compliant"])
 
-    # --flush-cache lists again.
+    # --flush-cache refreshes: from the status changes since (tests/functional/test_inventory_refresh.py), or by
+    # listing every device when the incremental refresh is off.
     simulator.clear_log()
     run_inventory(config, args=("--list", "--flush-cache"))
+    assert requests_by_endpoint(simulator, "status_changed") and not requests_by_endpoint(simulator, "devices")
+    run_inventory(dict(config, incremental_refresh=False), args=("--list", "--flush-cache"))
     assert requests_by_endpoint(simulator, "devices")
 
 
