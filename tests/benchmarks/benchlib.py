@@ -47,7 +47,8 @@ KINDS = ("token", "list", "detail", "groups", "action", "account", "changes", "o
 ENDPOINT_KINDS = {"token": "token", "devices": "list", "detail": "detail", "groups": "groups", "action": "action",
                   "account": "account", "status_changed": "changes"}
 PAGE_NUMBERED_ENDPOINTS = ("groups", "status_changed")
-CHANGED = 100             # scenario 9: devices whose status changed, a minute before the run
+CHANGED = 100             # scenarios 7 and 9: devices whose status changed, a minute before the run
+DELETED = 5               # scenario 7: devices deleted since the inventory was cached
 CHANGED_WITHIN = 600      # scenario 9: the window asked for (seconds)
 
 
@@ -772,6 +773,110 @@ class ChangedDevices(Scenario):
         return dict(self.describe(), minimum=low, listing_today=today, runs=runs, wall_target=False)
 
 
+def _inventory_matches_fleet(sim, output_path):
+    """A check of scenario 7's inventory: one host per device of the fleet, each with the fleet's status."""
+    statuses = dict((device["device_id"], device["status"]) for device in sim.fleet.devices)
+
+    def plain(value):
+        return value.get("__ansible_unsafe") if isinstance(value, dict) else value
+
+    def verify(_report):
+        try:
+            with open(output_path, encoding="utf-8") as handle:
+                hostvars = json.load(handle)["_meta"]["hostvars"]
+        except (OSError, ValueError, KeyError):
+            return False
+        listed = dict((plain(host["opswat_device_id"]), plain(host["opswat_status"])) for host in hostvars.values())
+        return listed == statuses
+
+    return verify
+
+
+class InventoryRefresh(Scenario):
+    """Scenario 7: refresh the cached inventory after CHANGED status changes and DELETED deletions
+    (``ansible-inventory --flush-cache``): the changes since the cached listing, the changed devices' details and
+    the check against Account Details, instead of a listing. The cached listing before it is not measured (it is
+    scenario 1's job) and runs without the rate limit; the refresh gets a new token, as it would an hour later."""
+
+    key = "inventory_refresh"
+    number = 7
+    sides = ("collection",)
+
+    @property
+    def title(self):
+        return "Refresh the cached inventory of %s devices after %d status changes and %d deletions" % (
+            format(self.ctx.sizes.devices, ","), CHANGED, DELETED)
+
+    def run(self, sides):
+        ctx = self.ctx
+        # Changes and deletions share the first change page: (CHANGED + DELETED) // 50 full pages and one
+        # that ends the paging; the changed devices' details; one Account Details.
+        low = minimum(token=1, changes=(CHANGED + DELETED) // PAGE + 1, detail=batches(CHANGED), account=1)
+        runs = {}
+        for side in sides:
+            sim = start_simulator(ctx.sizes.devices, ctx.scale)
+            try:
+                runs[side] = self._refresh(sim, low["total"], side)
+            finally:
+                sim.stop()
+        today = minimum(token=1, list=batches(ctx.sizes.devices))
+        # As scenario 9: a bound of a few requests' spacing, which Ansible's start-up alone exceeds by more than 5%.
+        return dict(self.describe(), minimum=low, listing_today=today, runs=runs, wall_target=False)
+
+    def _refresh(self, sim, minimum_total, side):
+        ctx = self.ctx
+        scratch = ctx.scratch("inventory-refresh-%s" % side)
+        env = ctx.environment(scratch)  # one state directory for both runs: the fleet is kept there
+        source = os.path.join(scratch, "devices.opswat.yml")
+
+        def write_source(requests_per_minute):
+            # One file for both runs: its path is part of the cache key.
+            with open(source, "w", encoding="utf-8") as handle:
+                json.dump(dict(plugin="opswat.it_access.devices", api_url=sim.url, client_id=CLIENT_ID,
+                               client_secret=CLIENT_SECRET, requests_per_minute=requests_per_minute,
+                               rate_limit_window=ctx.scale.rate_limit_window, cache=True,
+                               cache_plugin="ansible.builtin.jsonfile", cache_connection=os.path.join(scratch, "cache")),
+                          handle)
+
+        inventory = os.path.join(os.path.dirname(ctx.python), "ansible-inventory")
+        command = [inventory, "-i", source, "--list", "--output"]
+        # The cached listing, unmeasured and unpaced: the simulator's limit off, the client's pace wide open.
+        sim.set_rate_limit(0, ctx.scale.window)
+        write_source(100000)
+        ctx.log("  inventory-refresh-%s: ansible-inventory (the cached listing, not measured)" % side)
+        listed = run_measured(command + [os.path.join(scratch, "listed.json")], env, scratch,
+                              os.path.join(scratch, "listing-output.txt"))
+        write_source(ctx.scale.requests_per_minute)
+        sim.set_rate_limit(ctx.scale.rate_limit, ctx.scale.window)
+        _as_an_hour_later(env["TMPDIR"])
+        sim.random_changes(CHANGED, seed=SEED, deletions=DELETED)
+        sim.clear_log()
+        output = os.path.join(scratch, "inventory.json")
+        ctx.log("  inventory-refresh-%s: ansible-inventory --flush-cache" % side)
+        process = run_measured(command + [output, "--flush-cache", "-v"], env, scratch, os.path.join(scratch, "output.txt"))
+        entries = sim.request_log()
+        _save_log(scratch, entries)
+        notes = []
+        if listed.returncode != 0:
+            notes.append("the cached listing before the refresh failed (exit code %d)" % listed.returncode)
+        if process.returncode != 0:
+            ctx.log("  inventory-refresh FAILED (rc %d):\n%s" % (process.returncode, process.output(tail=3000)))
+            notes.append("ansible-inventory exited %d" % process.returncode)
+        done = listed.returncode == 0 and process.returncode == 0 and _inventory_matches_fleet(sim, output)(None)
+        return measurement(side, count_requests(entries), process, minimum_total, ctx.scale, done, notes)
+
+
+def _as_an_hour_later(temp_dir):
+    """Remove the cached access token and the pace under ``temp_dir`` (both long gone an hour later), keep the
+    inventory's fleet."""
+    for directory in os.listdir(temp_dir):
+        state = os.path.join(temp_dir, directory)
+        if directory.startswith("opswat_it_access-") and os.path.isdir(state):
+            for name in os.listdir(state):
+                if name.startswith(("token-", "pace-")):
+                    os.unlink(os.path.join(state, name))
+
+
 def _per_device(process, devices, idle=None):
     """Cost per device: the whole run's divided by the devices, and (with ``idle``, the run for one device) the
     part above what the module costs without devices."""
@@ -788,7 +893,7 @@ def _per_device(process, devices, idle=None):
     return costs
 
 
-SCENARIOS = (ListDevices, ExemptDevices, AssignToGroup, Remediation, BigListing, ChangedDevices)
+SCENARIOS = (ListDevices, ExemptDevices, AssignToGroup, Remediation, BigListing, InventoryRefresh, ChangedDevices)
 
 
 def run_all(ctx, numbers=None, sides=("collection", "baseline", "baseline_batched")):

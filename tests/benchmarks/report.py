@@ -23,7 +23,8 @@ LISTING_ALONE_LABEL = "a client with the listing alone (no truthful check mode; 
 SIDE_ORDER = ("collection", "collection_real", "collection_playbook", "baseline", "baseline_batched")
 KIND_ORDER = ("token", "list", "detail", "groups", "action", "account", "changes", "other")
 SHORT_TITLES = {"list": "1 list", "exempt": "2 exempt", "exempt_again": "3 again", "assign": "4 assign",
-                "remediation": "5 role", "big_list": "6 list 50k", "changes": "9 changes"}
+                "remediation": "5 role", "big_list": "6 list 50k",
+                "inventory_refresh": "7 refresh", "changes": "9 changes"}
 
 
 def duration(seconds):
