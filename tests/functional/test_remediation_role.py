@@ -166,8 +166,8 @@ def test_check_mode_then_apply_then_again(simulator, tmp_path):
 
 
 QUARANTINE_NON_COMPLIANT_LAPTOPS = dict(name="Quarantine non-compliant laptops",
-                                       match=dict(status=["non_compliant"], device_type=["laptop"]),
-                                       action="assign_to_group", group_name="Quarantine")
+                                        match=dict(status=["non_compliant"], device_type=["laptop"]),
+                                        action="assign_to_group", group_name="Quarantine")
 
 
 def test_an_incremental_run_acts_on_the_devices_changed_within_the_window_only(simulator, tmp_path):
