@@ -8,7 +8,8 @@ rule's targets from one listing, summarise.
 The matching itself is ``module_utils.devices`` (``validate_filters`` and ``matches``), the code behind
 ``opswat_device_info``'s filters, and a rule's action options are checked by the action catalogue and converted
 by the module's own option spec, so a rule and opswat_device_action can never mean different things. Only
-``not_seen_days`` is added here.
+``not_seen_days`` is added here. ``remediation_changed_within`` is checked by opswat_device_info's own check of
+``changed_within``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -30,6 +31,7 @@ from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
     FILTER_CHOICES, matches, unique, validate_filters)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 from ansible_collections.opswat.it_access.plugins.module_utils.options import check_integer
+from ansible_collections.opswat.it_access.plugins.module_utils.status_changes import check_change_age
 
 # The actions a rule may take, and the options each one takes (the catalogue's options of that action).
 RULE_ACTIONS = dict((name, CATALOGUE[name].options) for name in ("exempt", "unexempt", "assign_to_group", "scan_threats"))
@@ -110,6 +112,21 @@ def _reference_epoch(now):
         raise AnsibleFilterError("remediation_reference_time: %r is not a time; give an ISO 8601 UTC time such as"
                                  " 2025-06-30T12:00:00Z or epoch seconds" % (now,))
     return epoch
+
+
+def check_changed_within(value):
+    """The role's ``remediation_changed_within``: None (match the whole fleet) when unset, empty or 0, else its
+    seconds, checked as opswat_device_info checks ``changed_within`` (1..86400, no boolean). A string of digits
+    (an extra var) counts as its number, as the module's ``type: int`` takes it. AnsibleFilterError otherwise."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    number = _whole_number(value)
+    if number == 0:
+        return None
+    try:
+        return check_change_age("remediation_changed_within", value if number is None else number)
+    except InputError as error:
+        raise AnsibleFilterError(error.message)
 
 
 def not_seen_since(device, cutoff):
@@ -248,14 +265,17 @@ def _group_problems(rules, groups):
     return problems
 
 
-def check_rules(rules, groups=None, reference_time=None):
+def check_rules(rules, groups=None, reference_time=None, changed_within=None):
     """Normalised rules, or AnsibleFilterError listing every problem of every rule (nothing is sent before).
 
     With ``groups`` (the groups of opswat_group_info), the groups that assign_to_group rules name must exist.
-    ``reference_time`` (the role's remediation_reference_time) is checked here too, so that a bad one fails the
-    role before its first request rather than after the listing.
+    ``reference_time`` and ``changed_within`` (the role's remediation_reference_time and
+    remediation_changed_within) are checked here too, so that a bad one fails the role before its first request
+    rather than after the listing. With ``changed_within``, a rule on ``not_seen_days`` is a problem: a device
+    that stops reporting does not change status, so the changes would never hold the devices it is for.
     """
     _reference_epoch(reference_time)
+    window = check_changed_within(changed_within)
     if rules is None:
         return []
     if isinstance(rules, dict) or isinstance(rules, str) or not is_sequence(rules):
@@ -265,6 +285,9 @@ def check_rules(rules, groups=None, reference_time=None):
     seen_names = {}
     for index, rule in enumerate(rules):
         checked, problems = _check_rule(index, rule, seen_names)
+        if window is not None and _has_not_seen_days(rule):
+            checked = None
+            problems.append(_NOT_SEEN_INCREMENTAL % window)
         errors.extend("%s: %s" % (_rule_label(index, rule), problem) for problem in problems)
         if checked is not None:
             normalised.append(checked)
@@ -276,6 +299,17 @@ def check_rules(rules, groups=None, reference_time=None):
         raise AnsibleFilterError("%d problem(s) in remediation_rules, nothing was changed:\n  - %s"
                                  % (len(errors), "\n  - ".join(errors)))
     return normalised
+
+
+_NOT_SEEN_INCREMENTAL = (
+    "match.not_seen_days cannot be combined with remediation_changed_within (%d s): a device that stops reporting"
+    " does not change status, so the devices this rule is for are never among those changed; apply it in a run"
+    " over the whole fleet (remediation_changed_within unset)")
+
+
+def _has_not_seen_days(rule):
+    match = rule.get("match") if isinstance(rule, dict) else None
+    return isinstance(match, dict) and match.get("not_seen_days") is not None
 
 
 def _check_rule(index, rule, seen_names):
@@ -387,12 +421,29 @@ def _requests(result):
     return 0
 
 
-def summary(plan_entries, results=None, listing=None, groups=None, check_mode=False):
+def _scope(listing, changed_within):
+    """``(the summary's mode fields, how its first line names the devices read)`` for the role's listing: the
+    whole fleet, or the devices whose status changed within ``changed_within`` seconds and those deleted."""
+    window = check_changed_within(changed_within)
+    requests = _requests(listing)
+    if window is None:
+        return dict(mode="whole fleet", changed_within=None, deleted=0), "fleet listed once with %d request(s)" % requests
+    listing = listing if isinstance(listing, dict) else {}
+    changed = len(listing.get("devices") or [])
+    deleted = len(listing.get("deleted_device_ids") or [])
+    return (dict(mode="changed within %d s" % window, changed_within=window, deleted=deleted),
+            "changed within %d s: %d device(s) whose status changed read with %d request(s), %d deleted (not"
+            " targets)" % (window, changed, requests, deleted))
+
+
+def summary(plan_entries, results=None, listing=None, groups=None, check_mode=False, changed_within=None):
     """Per-rule outcome of the role, totals and readable lines.
 
     ``plan_entries`` is the plan, ``results`` the registered opswat_device_action result of the plan, ``listing``
-    and ``groups`` the registered opswat_device_info and opswat_group_info results (for the requests they spent).
+    and ``groups`` the registered opswat_device_info and opswat_group_info results (for the requests they spent),
+    ``changed_within`` the role's remediation_changed_within (which devices the listing holds: the mode).
     """
+    scope, read = _scope(listing, changed_within)
     by_name, call_error = _action_results(plan_entries, results)
     rules = []
     totals = dict(matched=0, targets=0, overridden=0, errors=0)
@@ -423,11 +474,10 @@ def summary(plan_entries, results=None, listing=None, groups=None, check_mode=Fa
     prefix = "CHECK MODE (predicted, nothing written): " if check_mode else ""
     if not rules:
         lines = ["%sno rule: nothing to do, no request sent" % prefix]
-        return dict(rules=rules, totals=totals, check_mode=bool(check_mode), lines=lines)
-    lines = ["%s%d rule(s); fleet listed once with %d request(s)%s; rules applied with %d; %d request(s) in all"
-             % (prefix, len(rules), listing_requests,
-                ", groups checked with %d" % group_requests if group_requests else "", action_requests,
-                totals["requests"])]
+        return dict(scope, rules=rules, totals=totals, check_mode=bool(check_mode), lines=lines)
+    lines = ["%s%d rule(s); %s%s; rules applied with %d; %d request(s) in all"
+             % (prefix, len(rules), read, ", groups checked with %d" % group_requests if group_requests else "",
+                action_requests, totals["requests"])]
     for rule in rules:
         line = "%s [%s]: matched %d" % (rule["name"], rule["action"], rule["matched"])
         if rule["overridden"]:
@@ -444,4 +494,4 @@ def summary(plan_entries, results=None, listing=None, groups=None, check_mode=Fa
         if rule["error"]:
             line += ". ERROR: %s" % rule["error"]
         lines.append(line)
-    return dict(rules=rules, totals=totals, check_mode=bool(check_mode), lines=lines)
+    return dict(scope, rules=rules, totals=totals, check_mode=bool(check_mode), lines=lines)

@@ -23,8 +23,8 @@ LISTING_ALONE_LABEL = "a client with the listing alone (no truthful check mode; 
 SIDE_ORDER = ("collection", "collection_real", "collection_playbook", "baseline", "baseline_batched")
 KIND_ORDER = ("token", "list", "detail", "groups", "action", "account", "changes", "other")
 SHORT_TITLES = {"list": "1 list", "exempt": "2 exempt", "exempt_again": "3 again", "assign": "4 assign",
-                "remediation": "5 role", "big_list": "6 list 50k",
-                "inventory_refresh": "7 refresh", "changes": "9 changes"}
+                "remediation": "5 role", "big_list": "6 list 50k", "inventory_refresh": "7 refresh",
+                "remediation_changes": "8 role changes", "changes": "9 changes"}
 
 
 def duration(seconds):
@@ -171,6 +171,10 @@ def _scenario_notes(scenario):
     if today:
         notes.append("- without Status Change, the same question is a listing of the fleet and a filter: %d requests"
                      " (%s at 10 a minute)" % (today["total"], duration((today["total"] - 1) * 6.0)))
+    whole_fleet = scenario.get("role_whole_fleet")
+    if whole_fleet:
+        notes.append("- the same role over the whole fleet (scenario 5's plan): %d requests (%s at 10 a minute)"
+                     % (whole_fleet["total"], duration((whole_fleet["total"] - 1) * 6.0)))
     collection = scenario["runs"].get("collection")
     if collection and collection["requests"] != low["total"] and not collection.get("measured_at"):
         notes.append("- collection against the minimum, by kind: %s" % _difference(collection, low))

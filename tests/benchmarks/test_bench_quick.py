@@ -2,7 +2,7 @@
 # Copyright (c) opswat.it_access contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The benchmark, small and fast, so that it cannot rot: scenarios 1-4 and 9 on the collection side, and the check
+"""The benchmark, small and fast, so that it cannot rot: scenarios 1-4, 8 and 9 on the collection side, and the check
 of scenario 3 that make bench runs at the real limit (here at the same scale as the rest).
 
 It runs the code and playbooks of ``make bench`` on 500 devices and asserts counts only, never timings: requests
@@ -26,6 +26,19 @@ import report  # noqa: E402  pylint: disable=wrong-import-position
 SCALE = 60
 SIZES = benchlib.Sizes(devices=500, exempt=50, assign=100, big=0)
 KEYS = ("list", "exempt", "exempt_again", "assign")
+
+
+def test_minimum_of_the_role_over_the_devices_changed():
+    """Scenario 5's minimum without the listing, plus the change pages and one read of the changed devices."""
+    plans = [dict(action="assign_to_group", matched=3, to_write=3, changes=2, ids=["a", "b", "c"]),
+             dict(action="exempt", matched=1, to_write=1, changes=1, ids=["c"]),
+             dict(action="scan_threats", matched=0, to_write=0, changes=0, ids=[])]
+    low = benchlib.incremental_remediation_minimum(100, plans)
+    assert low["by_kind"] == dict(token=1, list=0, detail=2 + 1, groups=1, action=1 + 1, account=0, changes=3, other=0)
+    assert low["total"] == 10
+    # 120 changed: two full change pages and a short one; three reads of the changed devices.
+    assert benchlib.incremental_remediation_minimum(120, plans)["by_kind"]["changes"] == 3
+    assert benchlib.incremental_remediation_minimum(120, plans)["by_kind"]["detail"] == 3 + 1
 
 
 def test_minimums_follow_the_formulas():
@@ -124,5 +137,24 @@ def test_quick_changes_scenario(tmp_path):
     assert run["throttled"] == 0 and run["errors"] == 0
     assert run.get("module_reported_requests") == run["requests"]
     targets = [target for target in benchlib.evaluate_targets([scenario]) if target["scenario"].startswith("9.")]
+    assert [target["met"] for target in targets if target["target"] in ("requests = minimum", "zero 429")] == [True] * 2
+    assert [target["met"] for target in targets if "(projected)" in target["target"]] == [None]
+
+
+def test_quick_incremental_remediation_scenario(tmp_path):
+    """Scenario 8 on 500 devices: the role with remediation_changed_within after 100 changes sends its minimum
+    (a token, the group look-up, three change pages, the reads and the writes), no listing, no 429, and leaves
+    every device its rules change in the wanted state."""
+    ctx = benchlib.Context(benchlib.Scale(SCALE), SIZES, workdir=str(tmp_path))
+    scenario, = benchlib.run_all(ctx, [8], ("collection",))
+    run = scenario["runs"]["collection"]
+    assert scenario["minimum"]["by_kind"]["changes"] == 3 and scenario["minimum"]["by_kind"]["list"] == 0
+    assert sum(rule["changes"] for rule in scenario["rules"]) > 0, "no rule changes a device: the scenario proves little"
+    assert run["returncode"] == 0 and run["done"], run
+    assert run["requests_by_kind"] == scenario["minimum"]["by_kind"], run
+    assert run["throttled"] == 0 and run["errors"] == 0
+    assert run.get("module_reported_requests") == run["requests"]
+    assert scenario["role_whole_fleet"]["by_kind"]["list"] == 10
+    targets = [target for target in benchlib.evaluate_targets([scenario]) if target["scenario"].startswith("8.")]
     assert [target["met"] for target in targets if target["target"] in ("requests = minimum", "zero 429")] == [True] * 2
     assert [target["met"] for target in targets if "(projected)" in target["target"]] == [None]

@@ -165,6 +165,81 @@ def test_check_mode_then_apply_then_again(simulator, tmp_path):
     assert snapshot(simulator) == after
 
 
+QUARANTINE_NON_COMPLIANT_LAPTOPS = dict(name="Quarantine non-compliant laptops",
+                                        match=dict(status=["non_compliant"], device_type=["laptop"]),
+                                        action="assign_to_group", group_name="Quarantine")
+
+
+def test_an_incremental_run_acts_on_the_devices_changed_within_the_window_only(simulator, tmp_path):
+    """remediation_changed_within: the rules see the devices whose status changed within the window (no listing),
+    a device deleted in that time is no target, a change before the window is not seen; check mode predicts the
+    real run, and a second run writes nothing."""
+    laptops = [d for d in simulator.fleet.devices if d["device_type"] == "laptop" and d["group_name"] != "Quarantine"
+               and d["_sim"]["agent"] != "domain_controller"]
+    compliant = [d["device_id"] for d in laptops if d["status"] == "compliant"]
+    non_compliant = [d["device_id"] for d in laptops if d["status"] == "non_compliant"]
+    became_non_compliant, became_compliant = compliant[:12], non_compliant[:5]
+    before_the_window, deleted = compliant[12], compliant[13]
+    untouched_matches = non_compliant[5:]  # match the rule, but their status did not change
+    assert len(compliant) > 14 and untouched_matches
+    for device_id in became_non_compliant + [deleted]:
+        simulator.change_status(device_id, "non_compliant", seconds_ago=60)
+    for device_id in became_compliant:
+        simulator.change_status(device_id, "compliant", seconds_ago=60)
+    simulator.change_status(before_the_window, "non_compliant", seconds_ago=7200)
+    simulator.delete_device(deleted, seconds_ago=30)
+    simulator.clear_log()
+    before = snapshot(simulator)
+    rules = [QUARANTINE_NON_COMPLIANT_LAPTOPS]
+
+    check = run_role(simulator, tmp_path, rules, check=True, remediation_changed_within=600)
+    assert write_entries(simulator) == [], "check mode wrote"
+    assert snapshot(simulator) == before
+    assert (check.summary["mode"], check.summary["changed_within"], check.summary["deleted"]) == (
+        "changed within 600 s", 600, 1)
+    assert check.summary["lines"][0].startswith(
+        "CHECK MODE (predicted, nothing written): 1 rule(s); changed within 600 s: %d device(s) whose status changed"
+        " read with " % (len(became_non_compliant) + len(became_compliant)))
+    assert "1 deleted (not targets)" in check.summary["lines"][0]
+
+    simulator.clear_log()
+    applied = run_role(simulator, tmp_path, rules, remediation_changed_within="600")  # as an extra var gives it
+    rule = applied.rule(QUARANTINE_NON_COMPLIANT_LAPTOPS["name"])
+    assert (rule["matched"], rule["targets"], rule["changed"], rule["unchanged"]) == (
+        len(became_non_compliant), len(became_non_compliant), len(became_non_compliant), 0)
+    assert [counts(rule) for rule in check.summary["rules"]] == [counts(rule) for rule in applied.summary["rules"]], \
+        "check mode predicted other per-rule results than the real run"
+    written = [device_id for entry in actions_of(simulator, "assign_to_group") for device_id in entry["body"]["ids"]]
+    assert sorted(written) == sorted(became_non_compliant)
+    # No listing: one change page (fewer than 50 changes end the paging), the changed devices' details (the plan
+    # needs fields a change record lacks), the group look-up, the targets read by the action, the write.
+    assert requests_by_endpoint(simulator, "devices") == []
+    assert len(requests_by_endpoint(simulator, "status_changed")) == 1
+    assert len(requests_by_endpoint(simulator, "detail")) == 2 and len(requests_by_endpoint(simulator, "groups")) == 1
+    assert applied.summary["totals"]["requests"] == len(simulator.request_log())
+    after = snapshot(simulator)
+    assert all(after[device_id] == ("non_compliant", "Quarantine") for device_id in became_non_compliant)
+    unmoved = set(before) - set(became_non_compliant)
+    assert dict((key, after[key]) for key in unmoved) == dict((key, before[key]) for key in unmoved)
+    assert after[before_the_window][1] != "Quarantine" and deleted not in after
+
+    simulator.clear_log()
+    again = run_role(simulator, tmp_path, rules, remediation_changed_within=600)
+    assert write_entries(simulator) == [], "a second run wrote"
+    assert again.rule(QUARANTINE_NON_COMPLIANT_LAPTOPS["name"])["unchanged"] == len(became_non_compliant)
+    assert "changed=0" in again.output and "failed=0" in again.output
+
+
+def test_an_incremental_run_refuses_a_not_seen_days_rule_before_any_request(simulator, tmp_path):
+    rules = [QUARANTINE_LAPTOPS, dict(name="Scan stale laptops", match=dict(not_seen_days=30, device_type=["laptop"]),
+                                      action="scan_threats", full_scan=True)]
+    run = run_role(simulator, tmp_path, rules, expect_rc=2, remediation_changed_within=300)
+    text = " ".join(run.output.split())
+    assert ("remediation_rules[1] (Scan stale laptops): match.not_seen_days cannot be combined with"
+            " remediation_changed_within (300 s)") in text
+    assert simulator.request_log() == []
+
+
 def test_overlapping_rules_first_wins_per_controlled_state_and_different_states_compose(simulator, tmp_path):
     rules = [
         dict(name="Exempt critical devices for 24 hours",

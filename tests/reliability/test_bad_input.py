@@ -348,3 +348,23 @@ def test_a_bad_reference_time_fails_before_any_write(make_sim, tmp_path):
     run = _role(sim, tmp_path, dict(remediation_rules=[EXEMPT], remediation_reference_time="yesterday"))
     assert run.returncode == 2 and "remediation_reference_time" in run.output and "yesterday" in run.output
     assert sim.request_log() == [], "the reference time is checked with the rules, before any request"
+
+
+@pytest.mark.parametrize("value", [86401, True, "an hour"])
+def test_a_bad_changed_within_fails_before_any_request(make_sim, tmp_path, value):
+    sim = make_sim()
+    run = _role(sim, tmp_path, dict(remediation_rules=[EXEMPT], remediation_changed_within=value))
+    assert run.returncode == 2
+    assert "remediation_changed_within: must be an integer number of seconds from 1 to 86400" in " ".join(run.output.split())
+    assert sim.request_log() == []
+
+
+def test_changed_within_with_a_not_seen_days_rule_fails_before_any_request(make_sim, tmp_path):
+    sim = make_sim()
+    stale = dict(EXEMPT, name="Stale servers", match=dict(device_type=["server"], not_seen_days=30))
+    run = _role(sim, tmp_path, dict(remediation_rules=[EXEMPT, stale], remediation_changed_within=600))
+    assert run.returncode == 2
+    text = " ".join(run.output.split())
+    assert ("remediation_rules[1] (Stale servers): match.not_seen_days cannot be combined with"
+            " remediation_changed_within (600 s)") in text
+    assert sim.request_log() == []

@@ -435,9 +435,10 @@ def _role_env(sim, **overrides):
     return dict((key, value) for key, value in env.items() if value is not None)
 
 
-def _run_role(sim, tmp_path, rules, env):
+def _run_role(sim, tmp_path, rules, env, **role_vars):
+    role_vars.update(remediation_rules=rules, remediation_allow_partial=True)
     tasks = [{"name": "Include the role", "ansible.builtin.include_role": {"name": "opswat.it_access.remediation"},
-              "vars": {"remediation_rules": rules, "remediation_allow_partial": True}}]
+              "vars": role_vars}]
     run, _results = harness.run_playbook(sim, tmp_path, tasks, env=env)
     return run
 
@@ -495,6 +496,22 @@ def test_role_an_invalid_token_fails_clearly_before_any_write(make_sim, tmp_path
     assert harness.action_entries(sim) == []
 
 
+def test_role_a_change_page_failing_fails_the_role_before_any_write(make_sim, tmp_path):
+    """remediation_changed_within after 60 changes: two Status Change pages, the second failing past the retries.
+    The role fails on that task, naming the request; nothing is written and the fleet is not listed instead."""
+    sim = make_sim()
+    sim.random_changes(60, seed=3, seconds_ago=60)
+    sim.add_fault("status", count=4, code=503, endpoint="status_changed", after=1)
+    run = _run_role(sim, tmp_path, [EXEMPT_SERVERS, QUARANTINE_LAPTOPS], _role_env(sim), remediation_changed_within=600)
+    report("role-change_page_fails", "failed" if run.returncode else "ok",
+           "POST /o/api/v3/devices/status_changed failed: HTTP 503", None, len(harness.action_entries(sim)),
+           round(run.seconds, 2))
+    assert run.returncode == 2
+    assert "/o/api/v3/devices/status_changed failed: HTTP 503" in run.output and "Traceback" not in run.output
+    assert len(harness.entries(sim, "status_changed")) >= 2, "the fault was not on the second page"
+    assert harness.action_entries(sim) == [] and harness.entries(sim, "devices") == []
+
+
 # ---------------------------------------------------------------------------------------------- the document
 
 
@@ -502,6 +519,6 @@ def test_the_documented_matrix_lists_every_case():
     with open(os.path.join(harness.ROOT, "docs", "reliability.md")) as handle:
         text = handle.read()
     names = ([case.id for case in CASES] + ["inventory-%s" % case[0] for case in INVENTORY_CASES]
-             + ["role-read_faults", "role-action_timeout", "role-invalid_token"])
+             + ["role-read_faults", "role-action_timeout", "role-invalid_token", "role-change_page_fails"])
     missing = [name for name in names if "`%s`" % name not in text]
     assert not missing, "docs/reliability.md does not show: %s" % ", ".join(missing)

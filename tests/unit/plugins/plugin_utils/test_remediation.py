@@ -297,6 +297,48 @@ def test_the_rules_check_also_checks_the_reference_time_before_any_request():
         assert remediation.check_rules([rule("r", {"not_seen_days": 2}, "unexempt")], reference_time=good)
 
 
+@pytest.mark.parametrize("value, expected", [
+    (None, None), ("", None), ("  ", None), (0, None), ("0", None),
+    (1, 1), (600, 600), ("600", 600), (86400, 86400),
+])
+def test_changed_within_unset_empty_or_0_is_the_whole_fleet_else_its_seconds(value, expected):
+    assert remediation.check_changed_within(value) == expected
+    assert remediation.check_rules([rule()], changed_within=value)
+
+
+@pytest.mark.parametrize("value", [86401, -5, True, False, "ten minutes", 1.5, [600], {"seconds": 600}])
+def test_changed_within_out_of_range_a_boolean_or_not_a_number_fails_before_any_request(value):
+    # The module's own check of changed_within, in its words, naming the role's variable.
+    with pytest.raises(AnsibleFilterError, match=r"^remediation_changed_within: must be an integer number of seconds"
+                                                 r" from 1 to 86400 \(the API keeps 24 hours of changes\), got"):
+        remediation.check_rules([rule()], changed_within=value)
+    with pytest.raises(AnsibleFilterError, match="remediation_changed_within"):
+        remediation.summary([], None, changed_within=value)
+
+
+def test_changed_within_refuses_rules_on_not_seen_days_naming_each_rule_and_both_options():
+    rules = [rule("stale", {"not_seen_days": 30, "device_type": ["laptop"]}, "scan_threats", full_scan=True),
+             rule("fine", {"severity": ["critical"]}, "unexempt"),
+             rule("stale and broken", {"not_seen_days": 7}, "exempt")]
+    text = problems_of_window(rules, 600)
+    assert text.startswith("3 problem(s) in remediation_rules, nothing was changed")
+    assert ("remediation_rules[0] (stale): match.not_seen_days cannot be combined with remediation_changed_within"
+            " (600 s): a device that stops reporting does not change status") in text
+    # A rule's other problems are reported with it.
+    assert "remediation_rules[2] (stale and broken): exempt_hours: is required" in text
+    assert "remediation_rules[2] (stale and broken): match.not_seen_days cannot be combined" in text
+    assert "remediation_rules[1]" not in text
+    # Over the whole fleet the same rules are fine.
+    for whole_fleet in (None, "", 0):
+        assert len(remediation.check_rules(rules[:2], changed_within=whole_fleet)) == 2
+
+
+def problems_of_window(rules, changed_within):
+    with pytest.raises(AnsibleFilterError) as error:
+        remediation.check_rules(rules, changed_within=changed_within)
+    return str(error.value)
+
+
 def test_devices_without_an_id_and_non_dicts_are_skipped():
     entries = remediation.plan([{"status": "exempted"}, "junk", device("x", status="exempted")], [rule()], now=NOW)
     assert entries[0]["targets"] == ["x"] and entries[0]["matched"] == 1
@@ -424,6 +466,25 @@ def test_summary_in_check_mode_says_so_and_counts_the_group_check():
     assert summary["check_mode"] is True
     assert summary["lines"][0] == ("CHECK MODE (predicted, nothing written): 1 rule(s); fleet listed once with 3"
                                    " request(s), groups checked with 2; rules applied with 2; 7 request(s) in all")
+
+
+def test_summary_says_which_devices_the_rules_were_matched_against():
+    entries = remediation.plan(FLEET, [rule("q", {"severity": ["critical"]}, "assign_to_group", group_name="Q")], now=NOW)
+    applied = {"actions": [{"action": "assign_to_group", "devices": []}], "api_requests": {"requests": 2}}
+    changes = {"devices": FLEET[:3], "deleted_device_ids": ["x", "y"], "count": 3, "api_requests": {"requests": 4}}
+    summary = remediation.summary(entries, applied, listing=changes, groups={"api_requests": {"requests": 1}},
+                                  changed_within="600")
+    assert (summary["mode"], summary["changed_within"], summary["deleted"]) == ("changed within 600 s", 600, 2)
+    assert summary["lines"][0] == ("1 rule(s); changed within 600 s: 3 device(s) whose status changed read with 4"
+                                   " request(s), 2 deleted (not targets), groups checked with 1; rules applied with 2;"
+                                   " 7 request(s) in all")
+    for whole_fleet in (None, "", 0):
+        summary = remediation.summary(entries, applied, listing={"devices": FLEET, "api_requests": {"requests": 4}},
+                                      changed_within=whole_fleet)
+        assert (summary["mode"], summary["changed_within"], summary["deleted"]) == ("whole fleet", None, 0)
+        assert summary["lines"][0].startswith("1 rule(s); fleet listed once with 4 request(s); rules applied with 2")
+    # No rule: the mode is said all the same.
+    assert remediation.summary([], None, changed_within=300)["mode"] == "changed within 300 s"
 
 
 def test_plan_entries_carry_their_item_of_opswat_device_action_actions():
