@@ -169,8 +169,10 @@ def _scenario_notes(scenario):
                                                              rule["to_write"], rule["changes"]))
     today = scenario.get("listing_today")
     if today:
-        notes.append("- without Status Change, the same question is a listing of the fleet and a filter: %d requests"
-                     " (%s at 10 a minute)" % (today["total"], duration((today["total"] - 1) * 6.0)))
+        question = ("the refresh is a full listing" if scenario["key"] == "inventory_refresh"
+                    else "the same question is a listing of the fleet and a filter")
+        notes.append("- without Status Change, %s: %d requests (%s at 10 a minute)"
+                     % (question, today["total"], duration((today["total"] - 1) * 6.0)))
     whole_fleet = scenario.get("role_whole_fleet")
     if whole_fleet:
         notes.append("- the same role over the whole fleet (scenario 5's plan): %d requests (%s at 10 a minute)"

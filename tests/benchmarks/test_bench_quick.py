@@ -2,7 +2,7 @@
 # Copyright (c) opswat.it_access contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The benchmark, small and fast, so that it cannot rot: scenarios 1-4, 8 and 9 on the collection side, and the check
+"""The benchmark, small and fast, so that it cannot rot: scenarios 1-4 and 7-9 on the collection side, and the check
 of scenario 3 that make bench runs at the real limit (here at the same scale as the rest).
 
 It runs the code and playbooks of ``make bench`` on 500 devices and asserts counts only, never timings: requests
@@ -158,3 +158,18 @@ def test_quick_incremental_remediation_scenario(tmp_path):
     targets = [target for target in benchlib.evaluate_targets([scenario]) if target["scenario"].startswith("8.")]
     assert [target["met"] for target in targets if target["target"] in ("requests = minimum", "zero 429")] == [True] * 2
     assert [target["met"] for target in targets if "(projected)" in target["target"]] == [None]
+
+
+def test_quick_inventory_refresh_scenario(tmp_path):
+    """Scenario 7 on 500 devices: after the cached listing, 100 status changes and 5 deletions; the refresh sends a
+    token, the change pages (two full, one that ends the paging), two Device Details and one Account Details, no
+    listing, no 429, and its inventory is the simulator's fleet."""
+    ctx = benchlib.Context(benchlib.Scale(SCALE), SIZES, workdir=str(tmp_path))
+    scenario, = benchlib.run_all(ctx, [7], ("collection",))
+    run = scenario["runs"]["collection"]
+    assert scenario["minimum"]["by_kind"] == dict(token=1, list=0, detail=2, groups=0, action=0, account=1, changes=3,
+                                                  other=0)
+    assert scenario["listing_today"]["total"] == 1 + 10
+    assert run["returncode"] == 0 and run["done"], run
+    assert run["requests_by_kind"] == scenario["minimum"]["by_kind"], run
+    assert run["throttled"] == 0 and run["errors"] == 0

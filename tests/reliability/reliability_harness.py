@@ -165,14 +165,14 @@ def run_playbook(sim, tmp_path, tasks, module_defaults=None, env=None, verbosity
                                  play_vars=play_vars, env=env, verbosity=verbosity, name="reliability")
 
 
-def run_inventory(sim, tmp_path, sources, env=None, verbosity=4, extra_secrets=()):
-    """``ansible-inventory --list`` over ``sources`` ({file name: config dict}); returns ``(CommandRun, data)``.
+def run_inventory(sim, tmp_path, sources, env=None, verbosity=4, extra_secrets=(), args=("--list",)):
+    """``ansible-inventory ARGS`` over ``sources`` ({file name: config dict}); returns ``(CommandRun, data)``.
 
     Only this collection's plugin is enabled, so a failure names it and no other plugin's complaint hides it.
     """
     run_env = dict(ANSIBLE_INVENTORY_ENABLED="opswat.it_access.devices", ANSIBLE_INVENTORY_UNPARSED_FAILED="1")
     run_env.update(env or {})
-    return ansible_runs.run_inventory(tmp_path, sources, _secrets(sim, extra_secrets), env=run_env,
+    return ansible_runs.run_inventory(tmp_path, sources, _secrets(sim, extra_secrets), args=args, env=run_env,
                                       verbosity=verbosity)
 
 

@@ -227,6 +227,11 @@ INVENTORY_CASES = {
     "groups.opswat.yml": (dict(group_name=["{{ no_such_variable }}"]), ["group_name", "could not be rendered"]),
     "token.opswat.yml": (dict(access_token="{{ no_such_secret }}", client_id=None, client_secret=None),
                          ["access_token", "details hidden"]),
+    "refresh-zero.opswat.yml": (dict(full_refresh_interval=0), ["full_refresh_interval", "from 1 to 86400"]),
+    "refresh-day.opswat.yml": (dict(full_refresh_interval=86401), ["full_refresh_interval", "from 1 to 86400"]),
+    "refresh-bool.opswat.yml": (dict(full_refresh_interval=True), ["full_refresh_interval", "got True"]),
+    "refresh-text.opswat.yml": (dict(full_refresh_interval="a day"), ["full_refresh_interval"]),
+    "incremental.opswat.yml": (dict(incremental_refresh="maybe"), ["incremental_refresh", "maybe"]),
 }
 
 

@@ -405,6 +405,77 @@ def test_inventory_faults(make_sim, tmp_path, part):
     assert sorted(harness.inventory_device_ids(data)) == sorted(listed)
 
 
+# name, the fault on the refresh (endpoint, kind, count, after, options), the text of the warning it draws (None:
+# the refresh merges). The refresh follows 60 status changes and a deletion: two change pages, two Device Details.
+REFRESH_CASES = [
+    ("change_page_fails", ("status_changed", "status", 10, 1, dict(code=500)), "status_changed failed: HTTP 500"),
+    ("change_page_503_once", ("status_changed", "status", 1, 1, dict(code=503)), None),
+    ("change_record_without_device_id",
+     ("status_changed", "status", 1, 0, dict(code=200, body={"monitored_devices": [{"status": "compliant"}]})),
+     "monitored_devices[0].device_id is missing"),
+    ("change_record_unknown_status",
+     ("status_changed", "status", 1, 0, dict(code=200, body=[{"device_id": "0" * 32, "status": "rebooting"}])),
+     "monitored_devices[0].status is 'rebooting', not a status this collection knows"),
+    ("details_fail", ("detail", "status", 10, 1, dict(code=500)), "detail failed: HTTP 500"),
+    ("check_fails", ("account", "status", 10, 0, dict(code=500)), "account failed: HTTP 500"),
+]
+
+
+def test_inventory_refresh_faults(make_sim, tmp_path):
+    """The incremental refresh of a cached inventory (``--flush-cache``) after a fault: one ansible-inventory run
+    caches every source, one refreshes them all, each source on a simulator of its own with its own fault. A
+    refresh that cannot read the changes warns and keeps the inventory of the last refresh, never half-merged; one
+    that gets past a transient fault merges, and the inventory is the fleet's."""
+    sims = {}
+    sources = {}
+    for index, (name, _fault, _warning) in enumerate(REFRESH_CASES):
+        sim = make_sim(seed=200 + index)
+        source = "%02d-refresh-%s.opswat.yml" % (index, name)
+        sources[source] = _inventory_config(sim, hostnames=["device_id"], cache=True, cache_plugin="ansible.builtin.jsonfile",
+                                            cache_connection=str(tmp_path / "cache"))
+        sims[name] = sim
+    first, _data = harness.run_inventory(list(sims.values()), tmp_path, sources)
+    assert first.returncode == 0, first.output[-3000:]
+    before = {}
+    queued = {}
+    for name, (endpoint, kind, count, after, options), _warning in REFRESH_CASES:
+        sim = sims[name]
+        before[name] = [device["device_id"] for device in sim.fleet.devices]
+        sim.random_changes(TARGET_DEVICES, seed=3, deletions=1)
+        sim.add_fault(kind, count=count, endpoint=endpoint, after=after, **options)
+        queued[name] = sim.pending_faults()
+    run, data = harness.run_inventory(list(sims.values()), tmp_path, sources, args=("--list", "--flush-cache"))
+    assert run.returncode == 0 and "Traceback" not in run.output, run.output[-3000:]
+    warnings = _plugin_warnings(run.output)
+    hosts = set(harness.inventory_device_ids(data))
+    for name, _fault, warning in REFRESH_CASES:
+        sim = sims[name]
+        assert_fault_met(queued[name], sim.pending_faults())
+        fleet = [device["device_id"] for device in sim.fleet.devices]
+        if warning is None:
+            assert set(fleet) <= hosts and not (set(before[name]) - set(fleet)) & hosts, "%s: not merged" % name
+            report("inventory_refresh-%s" % name, "ok", "merged: every device of its fleet, one host each", None,
+                   0, None)
+            continue
+        kept = "the changes since the last refresh could not be read, so the %d devices of that refresh are used" \
+               " unchanged and not cached" % len(before[name])
+        message = next((text for text in warnings if text.startswith(kept) and warning in text), None)
+        assert message, (name, warning, warnings)
+        assert set(before[name]) <= hosts, "%s: the inventory of the last refresh was not kept whole" % name
+        report("inventory_refresh-%s" % name, "kept", message[len(kept) + 2:][:160], None, 0, None)
+    assert harness.action_entries(next(iter(sims.values()))) == []
+
+
+def _plugin_warnings(output):
+    """The plugin's warnings in ansible-inventory's output, each on one line, without the plugin's name."""
+    prefix = "[WARNING]: opswat.it_access.devices: "
+    found = []
+    for block in re.split(r"\n(?=\S)", output):
+        if block.startswith(prefix):
+            found.append(" ".join(block[len(prefix):].split()))
+    return found
+
+
 def _inventory_error(output):
     found = re.search(r"opswat\.it_access\.devices: ([^\n]+)", output)
     return found.group(1) if found else ""
@@ -519,6 +590,7 @@ def test_the_documented_matrix_lists_every_case():
     with open(os.path.join(harness.ROOT, "docs", "reliability.md")) as handle:
         text = handle.read()
     names = ([case.id for case in CASES] + ["inventory-%s" % case[0] for case in INVENTORY_CASES]
-             + ["role-read_faults", "role-action_timeout", "role-invalid_token", "role-change_page_fails"])
+             + ["role-read_faults", "role-action_timeout", "role-invalid_token", "role-change_page_fails"]
+             + ["inventory_refresh-%s" % case[0] for case in REFRESH_CASES])
     missing = [name for name in names if "`%s`" % name not in text]
     assert not missing, "docs/reliability.md does not show: %s" % ", ".join(missing)
