@@ -103,10 +103,13 @@ def merge_changes(devices, changed_ids, details, deleted_ids, active_filters):
     matches ``active_filters``. A device no change names is kept as it is.
     """
     fields = _listing_fields(devices)
+    changed = set(id_key(device_id) for device_id in changed_ids)
     fresh = {}
     for detail in details:
-        fresh[id_key(detail.get("device_id"))] = _as_listing_record(detail, fields)
-    gone = set(id_key(device_id) for device_id in list(deleted_ids) + list(changed_ids)) - set(fresh)
+        key = id_key(detail.get("device_id"))
+        if key in changed:  # an answer's device nobody asked for is not one of the fleet's changes
+            fresh[key] = _as_listing_record(detail, fields)
+    gone = (set(id_key(device_id) for device_id in deleted_ids) | changed) - set(fresh)
     merged = []
     for device in devices:
         key = id_key(device.get("device_id"))

@@ -113,6 +113,13 @@ def test_new_devices_take_their_place_by_enrolment_time():
     assert "agent_type" not in merged[2]
 
 
+def test_a_device_no_change_names_is_not_taken_from_the_answer():
+    fleet = [listed(1), listed(2)]
+    stray = detail(3)  # Device Details answered a device it was not asked for
+    merged = merge_changes(fleet, [fleet[0]["device_id"]], [detail(1, status="exempted"), stray], [], {})
+    assert ids(merged) == ids(fleet)
+
+
 def test_new_devices_go_last_when_an_enrolment_time_is_missing():
     fleet = [listed(10, enrolled_at=None), listed(30)]
     fresh = [detail(20)]
