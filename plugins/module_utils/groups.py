@@ -8,8 +8,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.opswat.it_access.plugins.module_utils.session import MAX_PAGE_SIZE, digest
-
 GROUPS_PATH = "/o/api/v3/groups"
 
 # The fields of a group the collection compares or sends back (group look-ups by name or id).
@@ -21,33 +19,14 @@ class GroupsClient(object):
         self._session = session
 
     def list(self):
-        """Every group, in pages of 50; the listing ends on 413 or a short page, and fails when a page repeats."""
+        """Every group, in pages of 50 (``Session.numbered_pages``: the end and the repeat checks)."""
         groups = []
-        pages_seen = {}  # digest of a page's groups -> its page number
-        page = 1
-        while True:
-            items = self._page(page, len(groups), pages_seen)
-            if items is None:
-                break  # past the last page
+        for _response, items in self._session.numbered_pages(GROUPS_PATH, {}, "groups", self._shape):
             groups.extend(items)
-            if len(items) < MAX_PAGE_SIZE:
-                break
-            page += 1
         return groups
 
-    def _page(self, page, listed, pages_seen):
-        """The groups of page ``page`` (None past the last one), checked against the pages seen before."""
+    def _shape(self, response, data):
         session = self._session
-        session.check_page_ceiling(GROUPS_PATH, page - 1, "groups", listed)
-        response, data = session.call("POST", GROUPS_PATH, json_body={"page": page, "limit": MAX_PAGE_SIZE},
-                                      accept_statuses=(413,))
-        if response.status == 413:
-            return None
         items = session.list_of_objects("POST", GROUPS_PATH, response, data, "groups")
         session.check_fields("POST", GROUPS_PATH, response, items, "groups", GROUP_VALUE_FIELDS)
-        fingerprint = digest(items)
-        if items and fingerprint in pages_seen:
-            raise session.unexpected("POST", GROUPS_PATH, response,
-                                     "page %d repeats page %d: the listing would loop" % (page, pages_seen[fingerprint]))
-        pages_seen[fingerprint] = page
-        return items
+        return items, len(items)

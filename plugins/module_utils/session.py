@@ -260,6 +260,36 @@ class Session(object):
                 raise self.unexpected(method, path, response, "%s[%d].%s is a JSON %s, expected a string"
                                       % (member, index, field, kind))
 
+    def numbered_pages(self, path, body, what, shape):
+        """The pages of a page-numbered listing (Get Groups, Status Change): yields ``(response, page)`` from page 1.
+
+        ``shape(response, data)`` checks one answer and returns ``(page, records)``: the page as the caller wants
+        it and how many records it holds. Pages of MAX_PAGE_SIZE, ``body`` holding the other fields of every
+        request. The listing ends on 413, on a page with fewer than MAX_PAGE_SIZE records (none included: unlike
+        Get Devices' cursor, a short page is the end here), and fails when a page repeats an earlier one (the
+        listing would loop) or before a page past ``max_listing_pages``.
+        """
+        pages_seen = {}  # digest of a page -> its page number
+        listed = 0
+        page = 1
+        while True:
+            self.check_page_ceiling(path, page - 1, what, listed)
+            response, data = self.call("POST", path, json_body=dict(body, page=page, limit=MAX_PAGE_SIZE),
+                                       accept_statuses=(413,))
+            if response.status == 413:
+                return
+            content, records = shape(response, data)
+            fingerprint = digest(content)
+            if records and fingerprint in pages_seen:
+                raise self.unexpected("POST", path, response, "page %d repeats page %d: the listing would loop"
+                                      % (page, pages_seen[fingerprint]))
+            pages_seen[fingerprint] = page
+            yield response, content
+            listed += records
+            if records < MAX_PAGE_SIZE:
+                return
+            page += 1
+
     def check_page_ceiling(self, path, pages, what, listed):
         """Fail before page ``pages`` + 1 when ``pages`` already reached ``max_listing_pages``."""
         ceiling = self.config.max_listing_pages

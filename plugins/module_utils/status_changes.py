@@ -11,7 +11,7 @@ __metaclass__ = type
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
     DEVICE_STATUSES, DEVICE_VALUE_FIELDS, id_key, listing_status)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
-from ansible_collections.opswat.it_access.plugins.module_utils.session import MAX_PAGE_SIZE, digest, json_type
+from ansible_collections.opswat.it_access.plugins.module_utils.session import json_type
 
 STATUS_CHANGES_PATH = "/o/api/v3/devices/status_changed"
 
@@ -52,38 +52,22 @@ class StatusChangesClient(object):
         """
         check_change_age("age", age)
         listing = _Listing()
-        page = 1
-        while True:
-            records = self._page(age, page, listing)
-            if records is None or records < MAX_PAGE_SIZE:
-                break
-            page += 1
+        body = {"age": age, "verbose": 1}
+        for response, (monitored, deleted) in self._session.numbered_pages(STATUS_CHANGES_PATH, body, "status changes",
+                                                                           self._page):
+            for index, record in enumerate(monitored):
+                listing.add_change(self._change(response, index, record))
+            for index, entry in enumerate(deleted):
+                listing.add_deleted(self._deleted_id(response, index, entry))
         deleted = set(id_key(device_id) for device_id in listing.deleted)
         changed = [record for record in listing.changed if id_key(record["device_id"]) not in deleted]
         return StatusChanges(changed, listing.deleted)
 
-    def _page(self, age, page, listing):
-        """Add page ``page`` to ``listing``; the number of records it held, None past the last page."""
-        session = self._session
-        session.check_page_ceiling(STATUS_CHANGES_PATH, page - 1, "status changes", listing.records)
-        body = {"age": age, "verbose": 1, "page": page, "limit": MAX_PAGE_SIZE}
-        response, data = session.call("POST", STATUS_CHANGES_PATH, json_body=body, accept_statuses=(413,))
-        if response.status == 413:
-            return None
+    def _page(self, response, data):
+        """``((monitored records, deleted entries), records)`` of one answer, its shape checked."""
         monitored, deleted = self._envelope(response, data)
-        fingerprint = digest(data)
-        if (monitored or deleted) and fingerprint in listing.pages_seen:
-            raise session.unexpected("POST", STATUS_CHANGES_PATH, response, "page %d repeats page %d: the listing"
-                                     " would loop" % (page, listing.pages_seen[fingerprint]))
-        listing.pages_seen[fingerprint] = page
-        for index, record in enumerate(monitored):
-            listing.add_change(self._change(response, index, record))
-        for index, entry in enumerate(deleted):
-            listing.add_deleted(self._deleted_id(response, index, entry))
         # Whether limit counts both lists or each is not documented: the sum never ends the paging too early.
-        count = len(monitored) + len(deleted)
-        listing.records += count
-        return count
+        return (monitored, deleted), len(monitored) + len(deleted)
 
     def _envelope(self, response, data):
         """``(monitored records, deleted entries)`` of a bare list or of the object form, either key missing."""
@@ -135,13 +119,11 @@ class StatusChangesClient(object):
 
 
 class _Listing(object):
-    """What the pages brought so far: each device's change once, the deleted ids once, the pages' digests."""
+    """What the pages brought so far: each device's change once, the deleted ids once."""
 
     def __init__(self):
         self.changed = []
         self.deleted = []
-        self.records = 0
-        self.pages_seen = {}  # digest of a page -> its page number
         self._changed_index = {}  # id_key -> position in changed
         self._deleted_keys = set()
 

@@ -20,7 +20,7 @@ from ansible_collections.opswat.it_access.plugins.module_utils.errors import (
 from ansible_collections.opswat.it_access.plugins.module_utils.redact import MASK
 from ansible_collections.opswat.it_access.plugins.module_utils.transport import DROPPED, NOT_SENT, TIMEOUT, TLS
 from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import (
-    ACCESS_TOKEN, ACCOUNT, ACTION, API_URL, CLIENT_ID, CLIENT_SECRET, DEVICES, FETCHED_TOKEN, LICENSE_KEY, TOKEN,
+    ACCESS_TOKEN, ACCOUNT, ACTION, API_URL, CLIENT_ID, CLIENT_SECRET, DEVICES, FETCHED_TOKEN, GROUPS, LICENSE_KEY, TOKEN,
     FakeClock, FakeTransport, Harness, credentials, expect_token, make_config)
 
 
@@ -542,3 +542,36 @@ def test_an_invalid_json_answer_is_parsed_once_and_only_its_start_is_redacted_an
     excerpt = caught.value.details["body"]
     assert TOKEN not in excerpt and excerpt.startswith("<html>") and len(excerpt) <= 503
     assert response._text is None  # pylint: disable=protected-access  # the 2 MB were never decoded to text
+
+
+# ---------------------------------------------------------------------------------------------- page-numbered
+
+
+def _pages(harness, body, shape=None):
+    session = harness.client().session
+    return [page for _response, page in session.numbered_pages(
+        GROUPS, body, "things", shape or (lambda response, data: (data, len(data))))]
+
+
+def test_numbered_pages_send_the_body_with_page_and_limit_until_a_short_page(harness):
+    harness.expect("POST", GROUPS, json_body={"search": "x", "page": 1, "limit": 50}, body=[{"n": n} for n in range(50)])
+    harness.expect("POST", GROUPS, json_body={"search": "x", "page": 2, "limit": 50}, body=[{"n": 50}])
+    assert [len(page) for page in _pages(harness, {"search": "x"})] == [50, 1]
+
+
+@pytest.mark.parametrize("end", [dict(status=413, text=""), dict(body=[])])
+def test_numbered_pages_end_on_413_or_an_empty_page(harness, end):
+    harness.expect("POST", GROUPS, body=[{"n": n} for n in range(50)])
+    harness.expect("POST", GROUPS, **end)
+    assert [len(page) for page in _pages(harness, {})] == [50] + ([0] if "body" in end else [])
+
+
+def test_numbered_pages_count_what_the_shape_counts(harness):
+    # A page of 30 records and 20 deletions fills the limit: the next page is asked for.
+    harness.expect("POST", GROUPS, body={"a": list(range(30)), "b": list(range(20))})
+    harness.expect("POST", GROUPS, status=413, text="")
+
+    def shape(_response, data):
+        return data, len(data["a"]) + len(data["b"])
+
+    assert len(_pages(harness, {}, shape)) == 1  # and the 413 was asked for (the harness checks every expectation)
