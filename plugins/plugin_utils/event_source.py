@@ -107,9 +107,9 @@ def statuses_argument(args, name="statuses"):
 
 
 def path_argument(args, name):
-    """``args[name]`` as an absolute path (``~`` expanded), None when unset; an empty string is an error."""
+    """``args[name]`` as an absolute path (``~`` expanded); None when unset or empty (a template's way to say unset)."""
     value = args.get(name)
-    if value is None:
+    if value is None or value == "":
         return None
     if not isinstance(value, str) or not value.strip():
         raise InputError(name, "must be a file path, got %r" % (value,))

@@ -155,12 +155,16 @@ class Poller(object):
         await self._emit(changes, emit=not first or bool(self.settings.initial_age))
         status_events.forget_deleted(checkpoint, answer.deleted_ids)
         checkpoint.forget_old(finished)
-        if status_events.window_covered(checkpoint.covered_until, finished, age):
-            checkpoint.covered_until = started
+        if first and not self.settings.initial_age:
+            # What this first poll read is where devices stood at the start. The next window must not reach back
+            # before its own (the changes there came before the start): it starts from this poll's end.
+            checkpoint.covered_until, self.slack = finished, 0.0
+        elif status_events.window_covered(checkpoint.covered_until, finished, age):
+            checkpoint.covered_until, self.slack = started, finished - started
         else:
             LOGGER.info("%s: the poll's requests went out late (%.1f s): the next window reaches further back",
                         SOURCE_NAME, finished - started)
-        self.slack = finished - started
+            self.slack = finished - started
         self._save()
         LOGGER.debug("%s: poll of %d s: %d records, %d new", SOURCE_NAME, age, len(answer.devices), len(changes))
 

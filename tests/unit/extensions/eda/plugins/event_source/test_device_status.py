@@ -126,6 +126,15 @@ def test_a_first_start_records_where_devices_stand_and_emits_only_later_changes(
     assert state["covered_until"] == harness.clock.now
 
 
+def test_after_a_first_start_the_next_window_does_not_reach_back_before_the_first_ones(harness, checkpoint):
+    """The first poll's answer came 10 s late: the next window starts from its end, not from its start, or it
+    would read changes made before the start, which the first poll did not record."""
+    run = Run(harness, checkpoint)
+    run.expect_poll(OVERLAP, answer(), latency=10)
+    run.expect_poll(INTERVAL + OVERLAP, answer())
+    assert run.run() == []
+
+
 def test_initial_age_emits_the_changes_before_the_first_start(harness, checkpoint):
     run = Run(harness, checkpoint, initial_age=3600)
     run.expect_poll(3600, answer(record("a")))
