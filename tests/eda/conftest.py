@@ -194,4 +194,3 @@ def start_rulebook(installed_collection, tmp_path):
     yield start
     for rulebook_run in started:
         rulebook_run.stop()
-

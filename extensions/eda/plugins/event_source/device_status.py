@@ -193,4 +193,3 @@ async def main(queue, args):
     except InputError as error:
         raise ValueError("%s: %s" % (SOURCE_NAME, error.message)) from None
     await poller.run()
-
