@@ -21,6 +21,7 @@ import pytest
 from ansible_collections.opswat.it_access.extensions.eda.plugins.event_source import device_status
 from ansible_collections.opswat.it_access.plugins.module_utils.client import Client
 from ansible_collections.opswat.it_access.plugins.module_utils.ratelimit import Pacer
+from ansible_collections.opswat.it_access.plugins.module_utils.transport import TIMEOUT
 from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import (
     ACCESS_TOKEN, API_URL, STATUS_CHANGES, Harness)
 
@@ -206,6 +207,22 @@ def test_a_failed_poll_is_retried_at_the_next_interval_and_its_window_kept(harne
     events = run.run()
     assert [event["opswat"]["device_id"] for event in events] == ["a", "b"]
     assert run.sleeps == [INTERVAL, INTERVAL, INTERVAL]  # no tight loop after the failure
+
+
+def test_a_throttled_or_timed_out_poll_is_logged_without_secrets_and_retried(harness, checkpoint, caplog):
+    run = Run(harness, checkpoint, initial_age=600, rate_limit_timeout=0)
+    harness.expect("POST", STATUS_CHANGES, status=429, body={"error": "too many requests " + ACCESS_TOKEN})
+    for _attempt in range(4):  # a timeout is retried three times by the session, then the poll fails
+        harness.expect("POST", STATUS_CHANGES, fail=(TIMEOUT, "read timed out"))
+    run.max_polls += 2
+    run.expect_poll(600, answer(record("a")))  # still a first start: nothing was read yet
+    with caplog.at_level("INFO"):
+        events = run.run()
+    assert [event["opswat"]["device_id"] for event in events] == ["a"]
+    failures = [line for line in caplog.messages if "poll failed, retried in 60 s" in line]
+    assert len(failures) == 2 and "HTTP 429" in failures[0] and "(timeout)" in failures[1]
+    assert ACCESS_TOKEN not in caplog.text
+    assert run.sleeps == [INTERVAL, INTERVAL, INTERVAL]
 
 
 def test_a_rejected_credential_stops_the_source(harness, checkpoint):
