@@ -80,9 +80,9 @@ class Settings(object):
 class Poller(object):
     """One running source: the client, the checkpoint, and the loop of polls."""
 
-    def __init__(self, settings, queue, clock=time.time, sleep=asyncio.sleep, new_client=event_source.new_client):
+    def __init__(self, settings, queue, clock=time.time, sleep=asyncio.sleep, new_client=None):
         self.settings = settings
-        self.new_client = new_client
+        self.new_client = new_client or event_source.new_client
         self.queue = queue
         self.clock = clock
         self.sleep = sleep
@@ -190,6 +190,8 @@ async def main(queue, args):
     try:
         poller = Poller(Settings(args), queue)
         poller.open()
+        await poller.run()
     except InputError as error:
+        # A bad argument, or a checkpoint that can no longer be written (going on would emit changes again
+        # after a restart): the source stops, naming the argument.
         raise ValueError("%s: %s" % (SOURCE_NAME, error.message)) from None
-    await poller.run()

@@ -341,3 +341,23 @@ def test_the_source_loads_with_runpy_outside_the_collection_loader(tmp_path):
     result = subprocess.run([sys.executable, "-I", "-c", code, device_status.__file__], cwd=str(tmp_path),
                             capture_output=True, text=True, check=False)
     assert result.stdout.strip() == "True", result.stderr
+
+
+def test_a_checkpoint_that_can_no_longer_be_written_stops_the_source(harness, checkpoint, monkeypatch):
+    run = Run(harness, checkpoint)
+    harness.expect("POST", STATUS_CHANGES, body=answer())
+    monkeypatch.setattr(device_status, "Settings", lambda args: run.settings)
+    monkeypatch.setattr(device_status.event_source, "new_client", lambda *args: unpaced_client(harness, args[0]))
+
+    def full(path, content):
+        raise OSError(28, "No space left on device")
+
+    poller_open = device_status.Poller.open
+
+    def open_then_fill(self):
+        poller_open(self)
+        monkeypatch.setattr(device_status.status_events, "replace_private_file", full)
+
+    monkeypatch.setattr(device_status.Poller, "open", open_then_fill)
+    with pytest.raises(ValueError, match="device_status: checkpoint_path: cannot write .*No space left"):
+        asyncio.run(device_status.main(run.queue, {}))
