@@ -66,7 +66,7 @@ def free_port():
         return probe.getsockname()[1]
 
 
-class Simulator(object):
+class SimulatorProcess(object):
     """The installed collection's simulator in a process of its own; ``control`` calls its /_sim endpoints,
     ``api`` the API (with a token of its own, so it shows in the request log as one token request)."""
 
@@ -129,7 +129,7 @@ class Simulator(object):
 
 @pytest.fixture
 def simulator(installed_collection, tmp_path):
-    sim = Simulator(installed_collection, str(tmp_path / "simulator.log"), "--devices", "20", "--seed", "7",
+    sim = SimulatorProcess(installed_collection, str(tmp_path / "simulator.log"), "--devices", "20", "--seed", "7",
                     "--rate-limit", str(RATE_LIMIT), "--window", "60")
     yield sim
     sim.stop()
