@@ -130,7 +130,7 @@ class SimulatorProcess(object):
 @pytest.fixture
 def simulator(installed_collection, tmp_path):
     sim = SimulatorProcess(installed_collection, str(tmp_path / "simulator.log"), "--devices", "20", "--seed", "7",
-                    "--rate-limit", str(RATE_LIMIT), "--window", "60")
+                           "--rate-limit", str(RATE_LIMIT), "--window", "60")
     yield sim
     sim.stop()
 
