@@ -5,8 +5,10 @@
 """The device_status source and the quarantine rulebook under the real ansible-rulebook, against the simulator,
 with the collection installed from its tarball."""
 
+import json
 import os
 import re
+import subprocess
 
 from conftest import wait_for
 
@@ -86,3 +88,15 @@ def test_a_restart_emits_nothing_twice_and_misses_nothing(simulator, start_ruleb
 
     assert emitted_ids(before_restart) == [first]
     assert emitted_ids(after_restart) == [down, later]
+
+
+def test_ansible_doc_reads_the_sources_documentation(installed_collection):
+    """As galaxy-importer reads an event source's documentation: ansible-doc -M on the directory."""
+    directory = os.path.join(installed_collection, "ansible_collections", "opswat", "it_access", "extensions", "eda",
+                             "plugins", "event_source")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=installed_collection)
+    result = subprocess.run(["ansible-doc", "-M", directory, "--json", "device_status"], env=env,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)["device_status"]["doc"]
+    assert {"interval", "batch", "statuses", "checkpoint_path", "overlap", "initial_age", "client_id"} <= set(doc["options"])

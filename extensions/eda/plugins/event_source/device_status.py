@@ -2,28 +2,84 @@
 # Copyright (c) opswat.it_access contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""opswat.it_access.device_status: an ansible-rulebook event source that polls IT Access's Status Change API and
-emits one event per device status change (or one per poll with ``batch: true``), each change once, also across a
-restart. Every argument, the event shape and the guarantees: docs/event-driven.md.
+"""opswat.it_access.device_status: an ansible-rulebook event source that emits each device status change of IT Access
+once, polled from the Status Change API (docs/event-driven.md)."""
 
-Arguments:
-    interval          seconds between polls (default 60, at least 1)
-    batch             one ``device_status_batch`` event per poll instead of one event per device (default false)
-    statuses          keep only the changes into these statuses (Get Devices' spelling, e.g. non_compliant)
-    checkpoint_path   the checkpoint file (default: in the system temp directory, per account)
-    overlap           seconds each poll's window reaches back before the end of the last one (default 60)
-    initial_age       on a first start (no checkpoint), also emit the changes of the last N seconds (default 0)
-    api_url, access_token, client_id, client_secret, validate_certs, ca_path, timeout, proxy_url,
-    requests_per_minute, rate_limit_window, rate_limit_timeout, token_cache, max_listing_pages
-                      the modules' connection options, each defaulting to its OPSWAT_* environment variable
+DOCUMENTATION = r"""
+---
+module: device_status
+short_description: Events of IT Access device status changes, polled from the Status Change API
+version_added: 0.1.0
+description:
+  - >-
+    An event source of ansible-rulebook and the EDA controller. Every O(interval) seconds it asks the Status Change
+    API for the changes since the last poll (one request while fewer than 50 devices changed) and emits one event
+    per device status change, C({"opswat": {"event": "device_status_changed", "device_id", "device_name", "status",
+    "previous_status", "severity", "group_name", "observed_at"}}), statuses in Get Devices' spelling (V(non_compliant)).
+  - >-
+    With O(batch=true), one event per poll, C({"opswat": {"event": "device_status_batch", "devices": [...]}}); a poll
+    with no change emits nothing.
+  - Each change is emitted once, also across a restart, through the checkpoint file O(checkpoint_path). A device that
+    changes and changes back within one interval is not seen; the API keeps 24 hours of changes.
+  - It uses the modules' connection options, environment variables, pacing and token cache, so a rulebook and the
+    playbooks it starts share one request budget on the machine.
+  - A bad argument stops the source at once; a failed poll (429, 5xx, timeout) is logged and retried at the next
+    interval; a rejected credential stops the source.
+author:
+  - opswat.it_access maintainers (@opswat-it-access)
+requirements:
+  - ansible-rulebook
+  - requests
+extends_documentation_fragment:
+  - opswat.it_access.connection
+options:
+  interval:
+    description: Seconds between polls, 1 to 86400.
+    type: int
+    default: 60
+  batch:
+    description: One C(device_status_batch) event per poll with every change of the poll, instead of one event a change.
+    type: bool
+    default: false
+  statuses:
+    description:
+      - Emit only the changes into these statuses (the others are still recorded in the checkpoint).
+    type: list
+    elements: str
+    choices: [compliant, non_compliant, exempted, out_of_license_usage, unknown, ignored, installed, pending, quarantined]
+  checkpoint_path:
+    description:
+      - The checkpoint file, one per account, replaced atomically after each poll.
+      - By default a file per account in the system temp directory, which does not survive a reboot or an EDA
+        controller activation's new container; an empty string means that default.
+    type: path
+  overlap:
+    description: Seconds each poll's window reaches back before the end of the previous one, 0 to 3600.
+    type: int
+    default: 60
+  initial_age:
+    description:
+      - On a start with no checkpoint, also emit the changes of the last N seconds (at most 86400). With V(0), a first
+        start emits only what changes from then on.
+    type: int
+    default: 0
+"""
 
-Example:
-    sources:
-      - opswat.it_access.device_status:
-          interval: 60
-          batch: true
-          statuses: [non_compliant]
-          checkpoint_path: /var/lib/eda/opswat-device-status.json
+EXAMPLES = r"""
+- name: Quarantine devices that turn non-compliant
+  hosts: localhost
+  sources:
+    - opswat.it_access.device_status:
+        interval: 60
+        batch: true
+        statuses: [non_compliant]
+        checkpoint_path: /var/lib/eda/opswat-device-status.json
+  rules:
+    - name: Quarantine the critical ones
+      condition: event.opswat.devices is selectattr('severity', '==', 'critical')
+      action:
+        run_playbook:
+          name: opswat.it_access.quarantine_from_events
 """
 
 import asyncio

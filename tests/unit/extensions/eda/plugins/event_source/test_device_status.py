@@ -361,3 +361,32 @@ def test_a_checkpoint_that_can_no_longer_be_written_stops_the_source(harness, ch
     monkeypatch.setattr(device_status.Poller, "open", open_then_fill)
     with pytest.raises(ValueError, match="device_status: checkpoint_path: cannot write .*No space left"):
         asyncio.run(device_status.main(run.queue, {}))
+
+
+class CancelledOnSecondPut(object):
+    """A queue on which the source is cancelled while it puts its second event (ansible-rulebook shutting down)."""
+
+    def __init__(self):
+        self.events = []
+
+    async def put(self, event):
+        if len(self.events) == 1:
+            raise asyncio.CancelledError()
+        self.events.append(event)
+
+
+def test_a_cancellation_part_way_saves_what_went_out_and_reads_the_rest_again(harness, checkpoint):
+    run = Run(harness, checkpoint, initial_age=600)
+    run.expect_poll(600, answer(record("a"), record("b")))
+    queue = CancelledOnSecondPut()
+    poller = device_status.Poller(run.settings, queue, clock=harness.clock, sleep=run._sleep, new_client=run._client)
+    poller.open()
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(poller.run())
+    assert [event["opswat"]["device_id"] for event in queue.events] == ["a"]
+    state = saved(checkpoint)
+    assert list(state["devices"]) == ["a"] and state["covered_until"] is None  # b is read again after a restart
+
+    again = Run(harness, checkpoint, initial_age=600)
+    again.expect_poll(600, answer(record("a"), record("b")))
+    assert [event["opswat"]["device_id"] for event in again.run()] == ["b"]
