@@ -5,6 +5,11 @@
 """opswat.it_access.device_status: an ansible-rulebook event source that emits each device status change of IT Access
 once, polled from the Status Change API (docs/event-driven.md)."""
 
+import asyncio
+import os
+import sys
+import time
+
 DOCUMENTATION = r"""
 ---
 module: device_status
@@ -81,11 +86,6 @@ EXAMPLES = r"""
         run_playbook:
           name: opswat.it_access.quarantine_from_events
 """
-
-import asyncio
-import os
-import sys
-import time
 
 
 def _use_installed_collection():
