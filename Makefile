@@ -27,6 +27,8 @@ VENV_OLDEST     := $(BUILD)/venv-oldest
 # nox and antsibull-nox (a venv of their own, built beside the others), and nox's session venvs
 # (antsibull-nox.toml), made by `make setup` and reused offline by the gates.
 VENV_NOX        := $(BUILD)/venv-nox
+# ansible-rulebook for the real-engine gate (requirements-eda.txt); it also needs Java 17.
+VENV_EDA        := $(BUILD)/venv-eda
 NOX_DIR         := $(BUILD)/nox
 NOX_SESSIONS    := lint extra-checks docs-check build-import-check
 PYENV_ROOT      ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
@@ -71,7 +73,8 @@ SIMULATOR       := PYTHONPATH="$(TREE)/tests/simulator"
 # A pytest gate: a missing directory (exit 4) or no test collected (exit 5) fails it, as a gate testing nothing.
 PYTEST          := python -m pytest -q -p no:cacheprovider
 NOX             := "$(VENV_NOX)/bin/nox" --envdir "$(NOX_DIR)" --reuse-existing-virtualenvs --no-install -s
-# apt_install(package): rsync (the tree copy) and, when the repository has .sh files, shellcheck; root only.
+# apt_install(package): rsync (the tree copy), when the repository has .sh files shellcheck, and Java 17 for the
+# eda gate (ansible-rulebook); root only.
 apt_install = { [ "$$(id -u)" = 0 ] && echo "--- installing $(1) with apt-get" && apt-get update -qq && \
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; } || { echo "ERROR: install $(1)" >&2; false; }
 # Two make runs in one checkout share the venvs, the tree copy and the gate records: every public target that
@@ -80,7 +83,7 @@ LOCKED          := $(CI)/gates locked
 
 # ---- gates, in the order `make test` runs them (ansible-test first) ---------------------------------------
 GATES := sanity units units-oldest integration simulator functional functional-oldest reliability reliability-oldest \
-         bench-quick lint extra-checks ansible-lint docs-lint docs-site changelog-lint build-install \
+         bench-quick lint extra-checks ansible-lint docs-lint docs-site changelog-lint build-install eda \
          execution-environment galaxy-importer molecule
 
 # run_gates(gates, setup targets): set up, run every gate even when one fails, print the summary.
@@ -88,7 +91,7 @@ run_gates = @$(LOCKED) $(CI)/gates run "$(2)" $(1)
 
 .PHONY: help test sanity units integration functional reliability soak ee fragments lint docs-lint docs-site changelog-lint \
         build-install importer molecule sim-tests demo docs build simulator bench clean setup venvs do-soak do-build \
-        do-docs do-demo do-bench venv-primary venv-oldest venv-nox sync pybin $(addprefix gate-,$(GATES))
+        do-docs do-demo do-bench venv-primary venv-oldest venv-nox venv-eda java sync pybin eda $(addprefix gate-,$(GATES))
 
 help: ## List the targets
 	@echo "opswat.it_access: make TARGET"
@@ -131,11 +134,13 @@ importer: ## galaxy-importer on a built tarball (nox -s build-import-check)
 	$(call run_gates,galaxy-importer,venv-nox)
 molecule: ## molecule test for every scenario
 	$(call run_gates,molecule,venv-primary)
+eda: ## The event sources and the rulebook under the real ansible-rulebook (Java 17), collection from its tarball
+	$(call run_gates,eda,venv-eda)
 
 # ---- setup ------------------------------------------------------------------------------------------------
 setup: ## Create the venvs (each rebuilt when its requirements file changes)
 	@$(LOCKED) $(MAKE) venvs
-venvs: venv-primary venv-oldest venv-nox
+venvs: venv-primary venv-oldest venv-nox venv-eda
 
 # Each ansible-test venv also installs the offline get-pip stand-in (ansible-test cannot download get-pip here).
 venv-primary: $(VENV_PRIMARY)/.stamp pybin
@@ -143,11 +148,14 @@ venv-primary: $(VENV_PRIMARY)/.stamp pybin
 venv-oldest: $(VENV_OLDEST)/.stamp
 	@$(VENV_OLDEST)/bin/python $(CI)/get_pip_offline.py --install
 venv-nox: $(NOX_DIR)/.stamp
+venv-eda: $(VENV_EDA)/.stamp
 
 $(VENV_PRIMARY)/.stamp: requirements-primary.txt
 	@$(CI)/mkvenv $(PRIMARY_PY) $(VENV_PRIMARY) requirements-primary.txt
 $(VENV_OLDEST)/.stamp: requirements-oldest.txt
 	@$(CI)/mkvenv $(OLDEST_PY) $(VENV_OLDEST) requirements-oldest.txt
+$(VENV_EDA)/.stamp: requirements-eda.txt
+	@$(CI)/mkvenv $(PRIMARY_PY) $(VENV_EDA) requirements-eda.txt
 $(VENV_NOX)/.stamp: requirements-nox.txt
 	@$(CI)/mkvenv $(PRIMARY_PY) $(VENV_NOX) requirements-nox.txt
 # nox installs every session's packages once (the only step that needs PyPI); the gates then run them offline.
@@ -214,6 +222,15 @@ gate-reliability-oldest: venv-oldest sync
 # The benchmark's small version (counts, never timings), so `make bench` cannot rot.
 gate-bench-quick: venv-primary sync
 	@$(IN_TREE) $(PRIMARY) $(SIMULATOR) $(GATE) bench-quick $(PYTEST) tests/benchmarks
+
+# eda: ansible-rulebook (the eda venv's bin/ first on PATH: it shells out to ansible-galaxy) runs the rulebooks
+# against the simulator; tests/eda builds the collection and installs it from the tarball, and runs it from there
+# with no PYTHONPATH, as a user has it. Java 17 is installed with apt-get when there is no java (root only).
+gate-eda: venv-eda java sync
+	@$(IN_TREE) PATH="$(VENV_EDA)/bin:$$PATH" VIRTUAL_ENV="$(VENV_EDA)" $(GATE) eda $(PYTEST) tests/eda
+
+java:
+	@command -v java >/dev/null || $(call apt_install,openjdk-17-jre-headless)
 
 gate-execution-environment: venv-primary sync
 	@$(IN_TREE) $(PRIMARY) $(GATE) execution-environment $(PYTEST) tests/ee
