@@ -88,8 +88,9 @@ async def exchange(port, data, context=None, eof=False):
     return Answer(raw)
 
 
-async def post(port, items=GOOD, **kwargs):
-    return await exchange(port, request_bytes(json.dumps(items).encode(), **kwargs))
+async def post(port, items=None, **kwargs):
+    """POST ``items`` (by default ``GOOD``) as a delivery."""
+    return await exchange(port, request_bytes(json.dumps(GOOD if items is None else items).encode(), **kwargs))
 
 
 def drained(queue):
