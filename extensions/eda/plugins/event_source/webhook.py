@@ -75,9 +75,13 @@ class Receiver(object):
         """Open the port (``port`` is then the one bound); the enriching worker starts with ``enrich``."""
         settings = self.settings
         context = _tls_context(settings)
-        self._server = await asyncio.start_server(
-            self._connection, settings.host, settings.port, limit=MAX_HEADER_BYTES, ssl=context,
-            ssl_handshake_timeout=settings.read_timeout if context else None)
+        try:
+            self._server = await asyncio.start_server(
+                self._connection, settings.host, settings.port, limit=MAX_HEADER_BYTES, ssl=context,
+                ssl_handshake_timeout=settings.read_timeout if context else None)
+        except OSError as error:
+            raise InputError("port", "%s port %d could not be opened: %s" % (
+                settings.host, settings.port, error.strerror or type(error).__name__)) from None
         self.port = self._server.sockets[0].getsockname()[1]
         if settings.enrich:
             if self._client is None:
@@ -107,7 +111,10 @@ class Receiver(object):
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._server is not None:
-            await self._server.wait_closed()
+            try:
+                await asyncio.wait_for(self._server.wait_closed(), self.settings.read_timeout)
+            except asyncio.TimeoutError:
+                LOG.warning("webhook: a connection was still open at shutdown")
         if self._client is not None:
             self._client.close()
         LOG.info("webhook: stopped")
@@ -190,6 +197,10 @@ class Receiver(object):
             except OpswatError as error:
                 LOG.warning("webhook: Device Details failed, %d event(s) go out without name, severity and group:"
                             " %s", len(fresh), error.message)
+            except Exception as error:  # pylint: disable=broad-exception-caught
+                # Not an error of the client's (already redacted): its text could hold anything, so only its type.
+                LOG.error("webhook: enriching failed (%s), %d event(s) go out without name, severity and group",
+                          type(error).__name__, len(fresh))
             for event in events_of(fresh, details):
                 await self.queue.put(event)
 

@@ -437,6 +437,29 @@ def test_a_failed_enrichment_still_emits_the_events(caplog):
     assert ACCESS_TOKEN not in caplog.text
 
 
+def test_an_unexpected_enrichment_failure_still_emits_the_events_and_logs_no_text(caplog):
+    class BrokenDevices(object):
+        def details(self, ids):
+            raise RuntimeError("https://tenant/o/api?access_token=%s" % ACCESS_TOKEN)
+
+    class BrokenClient(object):
+        devices = BrokenDevices()
+
+        def close(self):
+            pass
+
+    async def scenario():
+        async with receiving(client=BrokenClient(), enrich=True, access_token=ACCESS_TOKEN) as (receiver, queue):
+            await post(receiver.port)
+            first = [await queue.get(), await queue.get()]
+            await post(receiver.port, [dict(GOOD[0], timestamp=7)])
+            return first + [await queue.get()]
+    events = run(scenario())
+    assert [event["opswat"]["device_name"] for event in events] == [None, None, None]  # the worker lived on
+    assert "enriching failed (RuntimeError)" in caplog.text
+    assert ACCESS_TOKEN not in caplog.text
+
+
 # ---------------------------------------------------------------------------------------------- main and shutdown
 
 
@@ -481,6 +504,15 @@ def test_main_serves_until_cancelled_then_closes_the_port_and_its_connections():
     assert answer.status == 200
     assert left_open == b""  # closed by the shutdown, not answered
     assert len(events) == 2
+
+
+def test_a_port_in_use_stops_the_source_naming_it():
+    async def scenario():
+        async with receiving() as (receiver, _queue):
+            async with receiving(port=receiver.port):
+                pass
+    with pytest.raises(InputError, match="^port: 127.0.0.1 port [0-9]+ could not be opened"):
+        run(scenario())
 
 
 def test_main_stops_at_once_on_bad_arguments():
