@@ -20,12 +20,14 @@ from ansible_collections.opswat.it_access.plugins.module_utils.client import Cli
 from ansible_collections.opswat.it_access.plugins.module_utils.connection import CONNECTION_OPTIONS, config_from_params
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import DEVICE_STATUSES, listing_status
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
+from ansible_collections.opswat.it_access.plugins.module_utils.session import json_type
 
-# Keys ansible-rulebook itself adds to a source's arguments.
-ENGINE_ARGUMENTS = ("eda_feedback_queue",)
+# Keys ansible-rulebook itself adds to a source's arguments start with this (eda_feedback_queue, ...).
+ENGINE_ARGUMENT_PREFIX = "eda_"
 
 PAYLOAD_FIELDS = ("device_id", "device_name", "status", "previous_status", "severity", "group_name", "observed_at")
 
+MAX_SHOWN_CHARS = 60  # of a value an error quotes back
 _TRUE_WORDS = ("true", "yes", "on", "1")
 _FALSE_WORDS = ("false", "no", "off", "0")
 
@@ -61,7 +63,7 @@ def source_logger(source_name):
 def check_known_arguments(args, known):
     """InputError naming the first argument that is none of ``known`` (a typo would otherwise be ignored)."""
     for name in sorted(args):
-        if name not in known and name not in ENGINE_ARGUMENTS:
+        if name not in known and not str(name).startswith(ENGINE_ARGUMENT_PREFIX):
             raise InputError(name, "is not an argument of this source; the arguments are %s" % ", ".join(sorted(known)))
 
 
@@ -76,6 +78,40 @@ def integer_argument(args, name, default, minimum, maximum):
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
         raise InputError(name, "must be a whole number from %d to %d, got %r" % (minimum, maximum, value))
     return value
+
+
+def number_argument(args, name, default, minimum, maximum):
+    """``args[name]`` as a finite number of ``minimum``..``maximum`` (a numeric string accepted; a boolean not)."""
+    value = args.get(name)
+    if value is None:
+        return default
+    number = None
+    if not isinstance(value, bool) and isinstance(value, (int, float, str)):
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+    if number is None or not math.isfinite(number) or not minimum <= number <= maximum:
+        raise InputError(name, "must be a number from %s to %s, got %r" % (minimum, maximum, value))
+    return number
+
+
+def string_argument(args, name, default, secret=False):
+    """``args[name]`` as a string; ``secret``: an error never quotes it."""
+    value = args.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise InputError(name, "must be a string, got %s" % ("a JSON %s" % json_type(value) if secret else shown(value)))
+    return value
+
+
+def shown(value):
+    """A value as an error quotes it back: a string's repr cut to a few dozen characters, else its JSON type."""
+    if isinstance(value, str):
+        text = repr(value)
+        return text if len(text) <= MAX_SHOWN_CHARS else text[:MAX_SHOWN_CHARS] + "..."
+    return "a JSON %s" % json_type(value)
 
 
 def boolean_argument(args, name, default):
@@ -173,8 +209,10 @@ async def in_thread(function, *args):
 
 
 def utc_timestamp(epoch_seconds):
-    """``epoch_seconds`` as ISO 8601 in UTC, to the second (``2026-12-01T17:02:03Z``)."""
-    return datetime.fromtimestamp(epoch_seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``epoch_seconds`` as ISO 8601 in UTC, to the millisecond (``2026-12-01T17:02:03.250Z``): every event's
+    ``observed_at``, whichever source emits it."""
+    moment = datetime.fromtimestamp(epoch_seconds, timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def device_payload(event, record, observed_at, previous_status=None):

@@ -23,7 +23,7 @@ def simulator():
 def payload(device, **fields):
     values = {"event": "device_status_changed", "device_id": device["device_id"], "device_name": device["device_name"],
               "status": device["status"], "previous_status": "compliant", "severity": device["severity"],
-              "group_name": device["group_name"], "observed_at": "2026-12-01T17:00:00Z"}
+              "group_name": device["group_name"], "observed_at": "2026-12-01T17:00:00.000Z"}
     values.update(fields)
     return values
 

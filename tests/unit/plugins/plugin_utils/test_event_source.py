@@ -73,11 +73,12 @@ def test_a_bad_value_from_the_environment_names_the_variable():
 
 def test_the_payload_has_every_field_in_get_devices_spelling():
     payload = event_source.device_payload("device_status_changed", {"device_id": "a", "status": "non-compliant"},
-                                          "2026-12-01T17:00:00Z", previous_status="compliant")
+                                          "2026-12-01T17:00:00.000Z", previous_status="compliant")
     assert payload == {"event": "device_status_changed", "device_id": "a", "device_name": None,
                        "status": "non_compliant", "previous_status": "compliant", "severity": None,
-                       "group_name": None, "observed_at": "2026-12-01T17:00:00Z"}
-    assert event_source.utc_timestamp(0) == "1970-01-01T00:00:00Z"
+                       "group_name": None, "observed_at": "2026-12-01T17:00:00.000Z"}
+    assert event_source.utc_timestamp(0) == "1970-01-01T00:00:00.000Z"
+    assert event_source.utc_timestamp(1.2504) == "1970-01-01T00:00:01.250Z"
 
 
 def test_a_stopped_stopper_ends_a_wait_at_once():
