@@ -295,8 +295,10 @@ bench: ## The benchmarks (BENCH_ARGS='--quick' for a short run); rewrites docs/p
 # rebuilt venv gets it again.
 $(VENV_PRIMARY)/.bench-stamp: requirements-bench.txt $(VENV_PRIMARY)/.stamp
 	@$(VENV_PRIMARY)/bin/python -m pip install -q -r requirements-bench.txt 2> >(grep -v 'is ignored' >&2) && touch $@
-do-bench: venv-primary $(VENV_PRIMARY)/.bench-stamp sync
-	@$(IN_TREE) $(PRIMARY) $(SIMULATOR) python tests/benchmarks/run.py --repo "$(CURDIR)" $(BENCH_ARGS)
+# Scenario 10 runs the rulebook under the eda venv's ansible-rulebook (Java 17).
+do-bench: venv-primary $(VENV_PRIMARY)/.bench-stamp venv-eda java sync
+	@$(IN_TREE) $(PRIMARY) $(SIMULATOR) BENCH_ANSIBLE_RULEBOOK="$(VENV_EDA)/bin/ansible-rulebook" \
+		python tests/benchmarks/run.py --repo "$(CURDIR)" $(BENCH_ARGS)
 
 fragments: ## Regenerate plugins/doc_fragments/connection.py from the connection options (a unit test checks it)
 	@$(LOCKED) $(MAKE) venv-primary

@@ -24,7 +24,7 @@ SIDE_ORDER = ("collection", "collection_real", "collection_playbook", "baseline"
 KIND_ORDER = ("token", "list", "detail", "groups", "action", "account", "changes", "other")
 SHORT_TITLES = {"list": "1 list", "exempt": "2 exempt", "exempt_again": "3 again", "assign": "4 assign",
                 "remediation": "5 role", "big_list": "6 list 50k", "inventory_refresh": "7 refresh",
-                "remediation_changes": "8 role changes", "changes": "9 changes"}
+                "remediation_changes": "8 role changes", "changes": "9 changes", "eda_latency": "10 latency"}
 
 
 def duration(seconds):
@@ -150,6 +150,20 @@ def scenario_table(scenario):
     return "\n".join(lines)
 
 
+def latency_table(scenario):
+    """Scenario 10's table: the latency and its parts, the requests after the poll that saw the change, per poll."""
+    run = scenario["runs"].get("collection")
+    if not run or not run.get("done"):
+        return "Not run, or the job was not done: %s" % "; ".join((run or {}).get("notes", ["no run"]))
+    head = ["", "latency", "to the poll", "poll interval", "playbook", "requests after the poll", "requests a poll",
+            "429", "writes", "at the real limit, interval 60 s"]
+    row = ["collection", duration(run["latency_seconds"]), duration(run["seen_after_seconds"]),
+           duration(run["poll_interval_seconds"]), duration(run["playbook_seconds"]),
+           "%d (minimum %d)" % (run["requests"], scenario["minimum"]["total"]), "%g" % run["requests_per_poll"],
+           str(run["throttled"]), str(run["writes"]), "%s (projected, worst case)" % duration(run["projected_real_seconds"])]
+    return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head), "| " + " | ".join(row) + " |"])
+
+
 def _difference(run, low):
     parts = []
     for kind in KIND_ORDER:
@@ -157,6 +171,10 @@ def _difference(run, low):
         if delta:
             parts.append("%s %+d" % (kind, delta))
     return ", ".join(parts)
+
+
+# What a scenario's job costs without Status Change, in words (the default: a listing and a filter).
+_TODAY = {"inventory_refresh": "the refresh is a full listing"}
 
 
 def _scenario_notes(scenario):
@@ -169,8 +187,7 @@ def _scenario_notes(scenario):
                                                              rule["to_write"], rule["changes"]))
     today = scenario.get("listing_today")
     if today:
-        question = ("the refresh is a full listing" if scenario["key"] == "inventory_refresh"
-                    else "the same question is a listing of the fleet and a filter")
+        question = _TODAY.get(scenario["key"], "the same question is a listing of the fleet and a filter")
         notes.append("- without Status Change, %s: %d requests (%s at 10 a minute)"
                      % (question, today["total"], duration((today["total"] - 1) * 6.0)))
     whole_fleet = scenario.get("role_whole_fleet")
@@ -253,6 +270,9 @@ def results_markdown(result, plot_name):
         parts += ["![Requests per scenario, and their time at the real limit](%s)" % plot_name, ""]
     parts += ["### Targets", "", targets_table(result["targets"]), ""]
     for scenario in result["scenarios"]:
+        if scenario["key"] == "eda_latency":
+            parts += ["### %d. %s" % (scenario["number"], scenario["title"]), "", latency_table(scenario), ""]
+            continue
         parts += ["### %d. %s" % (scenario["number"], scenario["title"]), "", scenario_table(scenario), ""]
         notes = _scenario_notes(scenario)
         if notes:
@@ -283,6 +303,14 @@ def console_table(result):
         alone = scenario.get("listing_alone")
         lines.append("%d. %s (minimum %d%s)" % (scenario["number"], scenario["title"], scenario["minimum"]["total"],
                                                 ", listing alone %d" % alone["total"] if alone else ""))
+        if scenario["key"] == "eda_latency":
+            run = scenario["runs"].get("collection") or {}
+            lines.append("   latency %s (to the poll %s, playbook %s), %s requests a poll, %s x 429; interval 60 s:"
+                         " %s" % (duration(run.get("latency_seconds", 0)), duration(run.get("seen_after_seconds", 0)),
+                                  duration(run.get("playbook_seconds", 0)), run.get("requests_per_poll"),
+                                  run.get("throttled"), duration(run.get("projected_real_seconds", 0)))
+                         if run.get("done") else "   not done: %s" % "; ".join(run.get("notes", [])))
+            continue
         for side, run in _runs(scenario):
             if not scenario["rate_limited"]:
                 real = "-"
@@ -319,6 +347,8 @@ def _series(result):
     for name in names:
         requests[name], times[name] = [], []
     for scenario in result["scenarios"]:
+        if scenario["key"] == "eda_latency":
+            continue  # a latency, not a request plan: in its own table
         labels.append(SHORT_TITLES.get(scenario["key"], scenario["key"]))
         runs = scenario["runs"]
         limited = scenario["rate_limited"]

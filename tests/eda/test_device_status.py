@@ -9,6 +9,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 
 from conftest import wait_for
 
@@ -100,3 +101,17 @@ def test_ansible_doc_reads_the_sources_documentation(installed_collection):
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)["device_status"]["doc"]
     assert {"interval", "batch", "statuses", "checkpoint_path", "overlap", "initial_age", "client_id"} <= set(doc["options"])
+
+
+def test_bench_scenario_10_runs_and_meets_its_counts(installed_collection, tmp_path):
+    """make bench's scenario 10 (a status change to its quarantine write under the rulebook) on a small fleet, so
+    that it cannot rot: one write, no 429, one request a poll, the change seen by the first poll after it."""
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), "benchmarks"))
+    import benchlib  # pylint: disable=import-outside-toplevel
+    ctx = benchlib.Context(benchlib.Scale(60), benchlib.Sizes(devices=200), workdir=str(tmp_path),
+                           collections_path=installed_collection)
+    scenario, = benchlib.run_all(ctx, [10], ("collection",))
+    targets = dict((target["target"], target) for target in benchlib.evaluate_targets([scenario]))
+    failed = [name for name, target in targets.items() if target["met"] is False]
+    assert not failed, (failed, scenario["runs"])
+    assert len(targets) == 5
