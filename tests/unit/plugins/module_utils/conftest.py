@@ -2,35 +2,18 @@
 # Copyright (c) opswat.it_access contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Fixtures every test file of module_utils shares: a private state directory, the fake-transport harness, and
-a loopback HTTP server whose answers a test scripts."""
+"""A fixture of the module_utils tests: a loopback HTTP server whose answers a test scripts (the private state
+directory and the fake-transport harness are tests/unit/conftest.py's)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import json
-import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
-from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import Harness
-
-
-@pytest.fixture(autouse=True)
-def private_tempdir(monkeypatch, tmp_path):
-    """The shared pace file and token cache of every client go to a directory of this test."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-
-
-@pytest.fixture
-def harness():
-    """A client on the fake transport; the test fails if a scripted exchange was not used."""
-    harness = Harness()
-    yield harness
-    harness.transport.assert_done()
 
 
 class LoopbackHandler(BaseHTTPRequestHandler):

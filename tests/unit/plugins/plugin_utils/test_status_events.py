@@ -24,11 +24,6 @@ ACCOUNT = {"api_url": "https://tenant.example.test", "client_id": "client-key-1"
 NOW = 1764600000.0
 
 
-@pytest.fixture(autouse=True)
-def private_tempdir(monkeypatch, tmp_path):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-
-
 def record(device_id, status="non-compliant", **fields):
     values = dict(device_id=device_id, status=status, severity="critical", group_name="Default", device_name="PC")
     values.update(fields)

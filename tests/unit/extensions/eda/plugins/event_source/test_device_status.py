@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 import pytest
 
@@ -23,22 +22,10 @@ from ansible_collections.opswat.it_access.plugins.module_utils.client import Cli
 from ansible_collections.opswat.it_access.plugins.module_utils.ratelimit import Pacer
 from ansible_collections.opswat.it_access.plugins.module_utils.transport import TIMEOUT
 from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import (
-    ACCESS_TOKEN, API_URL, STATUS_CHANGES, Harness)
+    ACCESS_TOKEN, API_URL, STATUS_CHANGES)
 
 INTERVAL = 60
 OVERLAP = 30
-
-
-@pytest.fixture(autouse=True)
-def private_tempdir(monkeypatch, tmp_path):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-
-
-@pytest.fixture
-def harness():
-    harness = Harness()
-    yield harness
-    harness.transport.assert_done()
 
 
 def unpaced_client(harness, config):

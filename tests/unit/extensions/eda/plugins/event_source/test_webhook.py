@@ -30,12 +30,6 @@ GOOD = [{"device_id": "dev-1", "status": "non_compliant", "timestamp": 176460660
         {"device_id": "dev-2", "status": "compliant", "timestamp": 1764606600456}]
 
 
-@pytest.fixture(autouse=True)
-def private_tempdir(monkeypatch, tmp_path):
-    """The pace file of an enriching client goes to this test's directory."""
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
-
-
 def run(coroutine):
     return asyncio.run(asyncio.wait_for(coroutine, 60))
 
