@@ -26,7 +26,7 @@ description:
     An event source of ansible-rulebook and the EDA controller. It serves the device webhook of IT Access
     (enterprise accounts): the service POSTs a JSON array of C({device_id, status, timestamp}) with the configured
     key in the C(Authorization) header, and the source emits one event per device status, in the shape of the
-    O(opswat.it_access.device_status) poller's events with C(event) C(device_status_webhook).
+    C(opswat.it_access.device_status) poller's events with C(event) C(device_status_webhook).
   - >-
     A request whose C(Authorization) header is not O(token) gets 401 before its body is read, and emits nothing; a
     body past O(max_body_bytes) gets 413; a body that is not the documented JSON gets 400 and the source keeps

@@ -16,11 +16,13 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
-from ansible_collections.opswat.it_access.extensions.eda.plugins.event_source import device_status
+from ansible_collections.opswat.it_access.extensions.eda.plugins.event_source import device_status, webhook
 from ansible_collections.opswat.it_access.plugins.module_utils.client import Client
 from ansible_collections.opswat.it_access.plugins.module_utils.ratelimit import Pacer
 from ansible_collections.opswat.it_access.plugins.module_utils.transport import TIMEOUT
+from ansible_collections.opswat.it_access.plugins.plugin_utils.webhook_events import WEBHOOK_ARGUMENTS
 from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import (
     ACCESS_TOKEN, API_URL, STATUS_CHANGES)
 
@@ -377,3 +379,16 @@ def test_a_cancellation_part_way_saves_what_went_out_and_reads_the_rest_again(ha
     again = Run(harness, checkpoint, initial_age=600)
     again.expect_poll(600, answer(record("a"), record("b")))
     assert [event["opswat"]["device_id"] for event in again.run()] == ["b"]
+
+
+@pytest.mark.parametrize("source, arguments", [
+    (device_status, device_status.ARGUMENTS),
+    (webhook, WEBHOOK_ARGUMENTS),
+])
+def test_each_source_documents_exactly_its_arguments(source, arguments):
+    """The DOCUMENTATION that ansible-doc and Galaxy show lists every argument the source takes, and no other (the
+    connection options come from the doc fragment)."""
+    documentation = yaml.safe_load(source.DOCUMENTATION)
+    assert set(documentation["options"]) == set(arguments)
+    assert documentation["extends_documentation_fragment"] == ["opswat.it_access.connection"]
+    assert [example for example in yaml.safe_load(source.EXAMPLES)]
