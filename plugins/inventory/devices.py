@@ -517,4 +517,3 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._set_composite_vars(compose, host_vars, hostname, strict=strict)
             self._add_host_to_composed_groups(groups, host_vars, hostname, strict=strict)
             self._add_host_to_keyed_groups(keyed_groups, host_vars, hostname, strict=strict)
-

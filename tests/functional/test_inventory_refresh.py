@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-from conftest import ansible_runs, requests_by_endpoint, secrets_of
+from conftest import ansible_runs, secrets_of
 from test_inventory import base_config, home, run_inventory, simulator  # noqa: F401  pylint: disable=unused-import  # fixtures
 
 SEED = 5
