@@ -47,7 +47,7 @@ seealso:
 EXAMPLES = r"""
 - name: What the scans of one device found
   opswat.it_access.opswat_threat_info:
-    device_id: "{{ opswat_device_id }}"
+    device_id: 839219d384a64dc6c93954a61fe74648
   register: scan
 
 - name: The critical ones
@@ -57,7 +57,7 @@ EXAMPLES = r"""
 
 - name: The same device by MAC address
   opswat.it_access.opswat_threat_info:
-    mac: "{{ opswat_device_mac }}"
+    mac: aa:bb:cc:dd:ee:02
   register: scan_by_mac
 
 # In a pipeline: fail when a device has threats
@@ -67,7 +67,7 @@ EXAMPLES = r"""
   tasks:
     - name: Read the device's threats
       opswat.it_access.opswat_threat_info:
-        device_id: "{{ opswat_device_id }}"
+        device_id: 839219d384a64dc6c93954a61fe74648
       register: found
 
     - name: Gate

@@ -821,6 +821,12 @@ class Fleet:  # pylint: disable=too-many-instance-attributes
                 self._device_threats[device["device_id"]] = found
             return [dict(threat) for threat in found]
 
+    def set_threats(self, device_id, threats):
+        """Replace what the scans of a device found (a test's control): a list of Get Threats records."""
+        with self.lock:
+            device = self._live_device(device_id)
+            self._device_threats[device["device_id"]] = [dict(threat) for threat in threats]
+
 
 # ------------------------------------------------------------------ CVE and threat generation
 # Score bands of each score type (docs/dev/api-notes.md, Get Vulnerabilities): the lowest score of each
