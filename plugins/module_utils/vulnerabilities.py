@@ -93,8 +93,8 @@ class VulnerabilitiesClient(object):
 
     def _listing(self, path, body, page_size, max_entries):
         records = []
-        for _response, page in self._session.numbered_pages(path, body, "CVEs", self._shape(path),
-                                                             page_size=page_size):
+        pages = self._session.numbered_pages(path, body, "CVEs", self._shape(path), page_size=page_size)
+        for _response, page in pages:
             records.extend(page)
             if max_entries is not None and len(records) >= max_entries:
                 return records[:max_entries]

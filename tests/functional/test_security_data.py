@@ -78,7 +78,7 @@ def test_a_forbidden_combination_sends_nothing(simulator, run_module):
 
 def test_the_threats_a_scan_found(simulator, run_module):
     fleet = simulator.fleet
-    device = device_with(simulator, lambda device: fleet.threats_of(device))
+    device = device_with(simulator, fleet.threats_of)
     result = run_module("threat_info", device_id=device["device_id"])
     assert result["threats"] == fleet.threats_of(device) and result["found"] is True
     clean = device_with(simulator, lambda device: device["_sim"]["agent"] == "mobile")
