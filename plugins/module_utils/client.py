@@ -18,6 +18,8 @@ from ansible_collections.opswat.it_access.plugins.module_utils.devices import De
 from ansible_collections.opswat.it_access.plugins.module_utils.groups import GroupsClient
 from ansible_collections.opswat.it_access.plugins.module_utils.session import Session
 from ansible_collections.opswat.it_access.plugins.module_utils.status_changes import StatusChangesClient
+from ansible_collections.opswat.it_access.plugins.module_utils.threats import ThreatsClient
+from ansible_collections.opswat.it_access.plugins.module_utils.vulnerabilities import VulnerabilitiesClient
 
 
 class Client(object):
@@ -33,6 +35,8 @@ class Client(object):
         self.devices = DevicesClient(self.session)
         self.groups = GroupsClient(self.session)
         self.status_changes = StatusChangesClient(self.session)
+        self.vulnerabilities = VulnerabilitiesClient(self.session)
+        self.threats = ThreatsClient(self.session)
 
     @property
     def metrics(self):

@@ -448,3 +448,19 @@ def matches(device, active_filters):
         if not _device_values(device, name) & wanted:
             return False
     return True
+
+
+def one_device(device_id, mac):
+    """What a request about one device sends as its ``id``: ``device_id`` as given, or ``mac`` normalised.
+
+    Exactly one of them; InputError naming the option otherwise.
+    """
+    if device_id is not None and mac is not None:
+        raise InputError("device_id", "give device_id or mac, not both")
+    if device_id is None and mac is None:
+        raise InputError("device_id", "give device_id or mac")
+    if mac is not None:
+        return normalize_mac(mac, "mac")
+    if not isinstance(device_id, str) or not device_id.strip():
+        raise InputError("device_id", "must be a non-empty string, got %r" % (device_id,))
+    return device_id.strip()

@@ -260,21 +260,22 @@ class Session(object):
                 raise self.unexpected(method, path, response, "%s[%d].%s is a JSON %s, expected a string"
                                       % (member, index, field, kind))
 
-    def numbered_pages(self, path, body, what, shape):
+    def numbered_pages(self, path, body, what, shape, page_size=MAX_PAGE_SIZE):
         """The pages of a page-numbered listing (Get Groups, Status Change): yields ``(response, page)`` from page 1.
 
         ``shape(response, data)`` checks one answer and returns ``(page, records)``: the page as the caller wants
-        it and how many records it holds. Pages of MAX_PAGE_SIZE, ``body`` holding the other fields of every
-        request. The listing ends on 413, on a page with fewer than MAX_PAGE_SIZE records (none included: unlike
-        Get Devices' cursor, a short page is the end here), and fails when a page repeats an earlier one (the
-        listing would loop) or before a page past ``max_listing_pages``.
+        it and how many records it holds. Pages of ``page_size`` (the API's maximum of the listing), ``body``
+        holding the other fields of every request. The listing ends on 413, on a page with fewer than
+        ``page_size`` records (none included: unlike Get Devices' cursor, a short page is the end here), and
+        fails when a page repeats an earlier one (the listing would loop) or before a page past
+        ``max_listing_pages``.
         """
         pages_seen = {}  # digest of a page -> its page number
         listed = 0
         page = 1
         while True:
             self.check_page_ceiling(path, page - 1, what, listed)
-            response, data = self.call("POST", path, json_body=dict(body, page=page, limit=MAX_PAGE_SIZE),
+            response, data = self.call("POST", path, json_body=dict(body, page=page, limit=page_size),
                                        accept_statuses=(413,))
             if response.status == 413:
                 return
@@ -286,7 +287,7 @@ class Session(object):
             pages_seen[fingerprint] = page
             yield response, content
             listed += records
-            if records < MAX_PAGE_SIZE:
+            if records < page_size:
                 return
             page += 1
 

@@ -130,8 +130,21 @@ def no_non_compliant_server(sim):
             device["status"] = "compliant"
 
 
+def no_known_exploited_cve(sim):
+    """The vulnerability_info gate: no CVE of the account is known to be exploited."""
+    for cve in sim.fleet.cve_catalogue():
+        cve["kev"] = False
+
+
+def no_threat_found(sim):
+    """The threat_info gate: no scan found anything."""
+    for device in sim.fleet.devices:
+        sim.fleet.set_threats(device["device_id"], [])
+
+
 # What each module's example gates assert of the fleet; the other modules' examples need a fleet with problems.
-HEALTHY_FOR_GATES = dict(opswat_account_info=no_critical_device, opswat_device_info=no_non_compliant_server)
+HEALTHY_FOR_GATES = dict(opswat_account_info=no_critical_device, opswat_device_info=no_non_compliant_server,
+                         opswat_vulnerability_info=no_known_exploited_cve, opswat_threat_info=no_threat_found)
 
 
 def user_variables(sim, devices):

@@ -113,6 +113,36 @@ def test_gate_fails_over_its_thresholds_after_writing_both_reports(simulator, tm
     assert set(svg_charts(html)) == set(["chart-status", "chart-severity"])
 
 
+def test_gate_adds_the_most_severe_cves_in_one_request_when_asked(simulator, tmp_path):
+    _rc, output = run(simulator, tmp_path, GATE, dict(gate_max_non_compliant=-1, gate_max_critical=-1,
+                                                      gate_top_cves=5, gate_cve_score_type="cvss3_score"))
+    counts = simulator.fleet.cve_device_counts()
+    expected = sorted((cve for cve in simulator.fleet.cve_catalogue() if cve["cve_id"] in counts
+                       and cve["cvss3_score"] is not None), key=lambda cve: (cve["cvss3_score"], cve["cve_id"]),
+                      reverse=True)[:5]
+    report, html = read_reports(tmp_path / "opswat-compliance-report")
+    assert [cve["cve_id"] for cve in report["most_severe_cves"]] == [cve["cve_id"] for cve in expected]
+    assert [entry["endpoint"] for entry in simulator.request_log()] == ["token", "account", "cves"]
+    assert report["api_requests"] == 3 and report["result"] == "passed"
+    assert html.count("<td>CVE-") == 5 and 'id="cves"' in html
+    assert "Most severe CVEs: %s" % ", ".join(cve["cve_id"] for cve in expected) in output
+
+
+def test_gate_without_gate_top_cves_reads_no_cve(simulator, tmp_path):
+    run(simulator, tmp_path, GATE, dict(gate_max_non_compliant=-1, gate_max_critical=-1))
+    report, html = read_reports(tmp_path / "opswat-compliance-report")
+    assert "most_severe_cves" not in report and 'id="cves"' not in html
+    assert requests_by_endpoint(simulator, "cves") == []
+
+
+@pytest.mark.parametrize("extra", [dict(gate_top_cves=101), dict(gate_top_cves="many"),
+                                   dict(gate_cve_score_type="cvss4_score")])
+def test_gate_refuses_bad_cve_options_before_any_request(simulator, tmp_path, extra):
+    _rc, output = run(simulator, tmp_path, GATE, extra, expect_rc=2)
+    assert "gate_top_cves a whole number from 0 to 100" in output
+    assert simulator.request_log() == []
+
+
 def test_gate_in_check_mode_gives_the_same_verdict_and_writes_both_reports(simulator, tmp_path):
     """A merge-request pipeline runs with --check: the reports are local files, written in check mode too."""
     non_compliant, _critical = fleet_counts(simulator)

@@ -17,7 +17,7 @@ import sys
 
 import test_fault_matrix as matrix
 
-READ_COLUMNS = ("account", "groups", "token", "listing", "details", "changes", "action_read")
+READ_COLUMNS = ("account", "groups", "token", "listing", "details", "changes", "action_read", "cves", "threats")
 GLOBAL_COLUMNS = ("account", "groups", "listing", "action_write")
 
 

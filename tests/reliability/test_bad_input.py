@@ -99,6 +99,20 @@ MODULE_CASES = [
     ("device_action", dict(actions=[_EXEMPT], device_ids=["x"]), "actions|device_ids", "mutually exclusive"),
     ("device_action", dict(actions=[_EXEMPT], force=True), "actions|force", "mutually exclusive"),
     ("device_action", dict(device_ids=["x"]), "action, actions", "one of the following is required"),
+    # opswat_vulnerability_info and opswat_threat_info: what the API forbids, and options of the other form.
+    ("vulnerability_info", dict(score_type="cvss3_score", severity=["important"]), "severity", "score_type cvss3_score"),
+    ("vulnerability_info", dict(severity=["high"]), "severity", "score_type opswat_score"),
+    ("vulnerability_info", dict(device_id="x", search="chrome"), "search", "account-wide"),
+    ("vulnerability_info", dict(mac="aa:bb:cc:dd:ee:ff", sort_by="cve_id"), "sort_by", "account-wide"),
+    ("vulnerability_info", dict(kev_only=True), "kev_only", "give device_id or mac"),
+    ("vulnerability_info", dict(verbose=True), "verbose", "give device_id or mac"),
+    ("vulnerability_info", dict(sort_order="desc"), "sort_order", "needs sort_by"),
+    ("vulnerability_info", dict(max_entries=0), "max_entries", "1 or more"),
+    ("vulnerability_info", dict(device_id="x", mac="aa:bb:cc:dd:ee:ff"), "device_id", "mutually exclusive"),
+    ("vulnerability_info", dict(mac="aa:bb:cc"), "mac", "not a MAC address"),
+    ("threat_info", dict(), "device_id", "one of the following is required"),
+    ("threat_info", dict(device_id="x", max_entries=-1), "max_entries", "1 or more"),
+    ("threat_info", dict(mac="zz:zz:zz:zz:zz:zz"), "mac", "not a MAC address"),
 ]
 
 

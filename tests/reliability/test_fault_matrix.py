@@ -204,6 +204,30 @@ def _verify_action(sim, run, args):
     assert sorted(sum((entry["body"]["ids"] for entry in applied), [])) == sorted(ids), "a device got the action twice"
 
 
+# ------------------------------------------------- CVEs and threats: a listing of three pages, the fault on the second
+
+
+def _cves_args(_sim):
+    return dict(sort_by="cve_id", max_entries=120)
+
+
+def _verify_cves(sim, run, _args):
+    counts = sim.fleet.cve_device_counts()
+    assert [cve["cve_id"] for cve in run.result["cves"]] == sorted(counts)[:120], "a CVE was lost, repeated or reordered"
+
+
+def _threats_args(sim):
+    device = sim.fleet.devices[0]
+    sim.fleet.set_threats(device["device_id"], [
+        {"threat_name": "EICAR-Test-File", "critical": False, "scan_time": "2025-06-01T00:00:00Z",
+         "file": "C:\\eicar%d.com" % number, "hash": "%064x" % number} for number in range(TARGET_DEVICES)])
+    return dict(device_id=device["device_id"])
+
+
+def _verify_threats(sim, run, args):
+    assert run.result["threats"] == sim.fleet.threats_of(sim.fleet.device(args["device_id"])), "a threat was lost"
+
+
 TARGETS = dict((target.name, target) for target in [
     Target("account", "account_info", "account", 0, lambda sim: {}, _verify_account),
     Target("groups", "group_info", "groups", 0, lambda sim: {}, _verify_groups),
@@ -213,8 +237,10 @@ TARGETS = dict((target.name, target) for target in [
     Target("changes", "device_info", "status_changed", 1, _changes_args, _verify_changes),
     Target("action_read", "device_action", "detail", 1, _action_args, _verify_action),
     Target("action_write", "device_action", "action", 1, _action_args, _verify_action),
+    Target("cves", "vulnerability_info", "cves", 1, _cves_args, _verify_cves),
+    Target("threats", "threat_info", "threats", 1, _threats_args, _verify_threats),
 ])
-READ_TARGETS = ("account", "groups", "token", "listing", "details", "changes", "action_read")
+READ_TARGETS = ("account", "groups", "token", "listing", "details", "changes", "action_read", "cves", "threats")
 GLOBAL_TARGETS = ("account", "groups", "listing", "action_write")
 
 CASES = ([pytest.param(row, TARGETS[target], id="%s-%s" % (target, row.name))
@@ -287,6 +313,8 @@ def test_module_fault(make_sim, fast, request, row, target):  # pylint: disable=
     if target.module == "device_info":
         assert "devices" not in run.result, "a failed listing returned a partial device list"
         assert "deleted_device_ids" not in run.result, "a failed change listing returned partial deletions"
+    if target.module in ("vulnerability_info", "threat_info"):
+        assert "cves" not in run.result and "threats" not in run.result, "a failed listing returned a partial list"
     if target.name == "action_write" and row in WRITE_ROWS:
         _check_failed_write(sim, row, run, args)
     else:

@@ -79,6 +79,12 @@ def _fault_slow(sim):
     sim.add_fault("slow", count=4, endpoint="groups", seconds=1.0)
 
 
+def _fault_misshapen_cves(sim):
+    # A 200 whose CVE record is unusable, quoting secrets: the unexpected-answer error shows a redacted excerpt.
+    sim.add_fault("status", count=1, endpoint="cves", code=200,
+                  body=dict(_loud_body(sim), cves=[{"cve_id": {"token": STATIC_TOKEN}}]))
+
+
 IN_PROCESS_CASES = [
     # name, module, connection overrides, fault, texts the message must hold
     ("401_echoes_a_wrong_token", "group_info", dict(access_token=WRONG_TOKEN, client_id=None, client_secret=None), None,
@@ -91,6 +97,8 @@ IN_PROCESS_CASES = [
     ("502_html_quotes_secrets", "group_info", STATIC, _fault_html, ["HTTP 502", MASK]),
     ("malformed_account_answer", "account_info", {}, _fault_malformed, ["not valid JSON"]),
     ("timeouts", "group_info", dict(timeout=0.3), _fault_slow, ["(timeout)"]),
+    ("misshapen_cves_quote_secrets", "vulnerability_info", STATIC, _fault_misshapen_cves,
+     ["cves[0].cve_id is a JSON object", MASK]),
 ]
 
 

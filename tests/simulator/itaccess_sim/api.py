@@ -22,7 +22,7 @@ import urllib.parse
 import uuid
 
 from . import schemas
-from .fleet import ACTION_TYPES_BY_VERSION, UNMONITORED_STATUSES, iso
+from .fleet import ACTION_TYPES_BY_VERSION, SEVERITIES_BY_SCORE_TYPE, UNMONITORED_STATUSES, iso, severity_of
 
 Route = collections.namedtuple("Route", "endpoint version methods schema")
 
@@ -35,6 +35,10 @@ def _routes():
         "/o/api/v3/groups": Route("groups", (3, 0), ("POST",), "groups.request.json"),
         "/o/api/v3/devices/action": Route("action", (3, 0), ("POST",), "action.request.json"),
         "/o/api/v3/devices/status_changed": Route("status_changed", (3, 0), ("POST",), "status_changed.request.json"),
+        "/o/api/v3.1/cves": Route("cves", (3, 1), ("POST",), "cves.request.json"),
+        "/o/api/v3.1/get_cves": Route("device_cves", (3, 1), ("POST",), "get_cves.request.json"),
+        "/o/api/v3.2/get_cves": Route("device_cves", (3, 2), ("POST",), "get_cves.request.json"),
+        "/o/api/v3/get_threats": Route("threats", (3, 0), ("POST",), "get_threats.request.json"),
     }
     for minor in (5, 6, 7):
         routes[f"/o/api/v3.{minor}/devices"] = Route("devices", (3, minor), ("POST",), "devices.request.json")
@@ -513,6 +517,87 @@ class Service:  # pylint: disable=too-many-instance-attributes
         answer = {"monitored_devices": monitored, "deleted_devices": deleted}
         if config.status_changed_shape != "envelope":
             del answer[config.status_changed_shape.replace("no_", "") + "_devices"]
+        return 200, answer
+
+    # ------------------------------------------------------------ vulnerabilities and threats
+    # Get Vulnerabilities (account-wide v3.1, of one device v3.1/v3.2) and Get Threats v3
+    # (docs/dev/api-notes.md, Get Vulnerabilities and Get Threats); the data comes from Fleet.cves_of and
+    # Fleet.threats_of.
+
+    def _device_of(self, key):
+        device = self.fleet.device_by_id(key) or self.fleet.device_by_mac(key)
+        if device is None:
+            raise Reply(404, {"error": "Device not found"})
+        return device
+
+    @staticmethod
+    def _page_of(records, body, default_limit, max_limit):
+        """The slice of ``records`` that ``page`` and ``limit`` ask for: 406 for a limit out of range, 413 past the end."""
+        limit, page = body.get("limit", default_limit), body.get("page", 1)
+        if not 1 <= limit <= max_limit:
+            raise Reply(406, {"error": f"invalid value for 'limit': must be between 1 and {max_limit}"})
+        start = (page - 1) * limit
+        if page > 1 and start >= len(records):
+            raise Reply(413, {"error": "Requested page number exceeds page limit"})
+        return records[start:start + limit]
+
+    def _cves(self, _route, body):
+        wanted = body.get("filter", {})
+        if "score" in wanted and "score_type" not in wanted:
+            raise Reply(400, {"error": "invalid value for 'filter.score': filter.score_type is required with it"})
+        score_type = wanted.get("score_type", "opswat_score")
+        severities = wanted.get("severity", [])
+        severities = [severities] if isinstance(severities, str) else severities
+        unknown = [value for value in severities if value not in SEVERITIES_BY_SCORE_TYPE[score_type]]
+        if unknown:
+            raise Reply(400, {"error": f"invalid value for 'filter.severity': {unknown[0]!r} is not a severity of {score_type}"
+                                       f" ({', '.join(SEVERITIES_BY_SCORE_TYPE[score_type])})"})
+        counts = self.fleet.cve_device_counts()
+        search = body.get("search", "").casefold()
+        records = [dict(cve, severity=severity_of(score_type, cve[score_type]), number_of_devices=counts[cve["cve_id"]])
+                   for cve in self.fleet.cve_catalogue() if cve["cve_id"] in counts
+                   and (not search or search in cve["cve_id"].casefold() or search in cve["summary"].casefold())]
+        if severities:
+            records = [record for record in records if record["severity"] in severities]
+        if "score" in wanted:
+            records = [record for record in records if record[score_type] is not None and record[score_type] >= wanted["score"]]
+        sort = body.get("sort", {})
+        field = sort.get("field", "cve_id")
+        if field == "severity":
+            ranks = {name: rank for rank, name in enumerate(reversed(SEVERITIES_BY_SCORE_TYPE[score_type]))}
+            ranks["unknown"] = -1
+            records.sort(key=lambda record: (ranks[record["severity"]], record["cve_id"]), reverse=sort.get("order") == "desc")
+        else:
+            scored = [record for record in records if record[field] is not None]
+            scored.sort(key=lambda record: (record[field], record["cve_id"]), reverse=sort.get("order") == "desc")
+            # CVEs without a score come last in either order.
+            records = scored + [record for record in records if record[field] is None]
+        return 200, {"total": len(records), "cves": self._page_of(records, body, 20, 50)}
+
+    def _device_cves(self, route, body):
+        if "filter" in body and route.version < (3, 2):
+            raise Reply(400, {"error": "unknown field 'filter': filter.kev came with v3.2"})
+        device = self._device_of(body["id"])
+        cves = self.fleet.cves_of(device)
+        if body.get("filter", {}).get("kev"):
+            cves = [cve for cve in cves if cve["kev"]]
+        page = self._page_of(cves, body, 100, 100)
+        if body.get("verbose", 0):
+            page = [dict(cve, severity=severity_of("opswat_score", cve["opswat_score"])) for cve in page]
+        else:
+            page = [{"cve_id": cve["cve_id"]} for cve in page]
+        return 200, {"device_id": device["device_id"], "total": len(cves), "cves": page}
+
+    def _threats(self, _route, body):
+        device = self._device_of(body["id"])
+        verbose = body.get("verbose", {})
+        threats = self._page_of(self.fleet.threats_of(device), body, 20, 50)
+        answer = {}
+        if verbose.get("antimalware_scan", 1):
+            answer["antimalware_scan"] = threats
+        if verbose.get("local_antimalware_threats", 0):
+            # What the device's own antimalware product reported: the simulated agents report nothing.
+            answer["local_antimalware_threats"] = []
         return 200, answer
 
     # -------------------------------------------------------------------------------------------- log

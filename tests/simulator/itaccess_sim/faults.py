@@ -10,7 +10,7 @@ Faults are kept in the order they were added; a request takes the first fault wh
 
 import threading
 
-ENDPOINTS = ("token", "account", "devices", "detail", "groups", "action", "status_changed")
+ENDPOINTS = ("token", "account", "devices", "detail", "groups", "action", "status_changed", "cves", "device_cves", "threats")
 
 # kind -> {option: (accepted types, default)}
 KINDS = {

@@ -255,6 +255,10 @@ class Fleet:  # pylint: disable=too-many-instance-attributes
         self._enrolled = []
         self._generate(devices)
         self.history = []
+        # Generated on first use (see cves_of, threats_of): device id -> catalogue indices / scan results.
+        self._cves = None
+        self._device_cves = {}
+        self._device_threats = {}
 
     # ----------------------------------------------------------------------------------------- generation
 
@@ -770,3 +774,149 @@ class Fleet:  # pylint: disable=too-many-instance-attributes
                 changed.append(self.change_status(device["device_id"], status, seconds_ago)["device_id"])
             deleted = [self.delete_device(device["device_id"], seconds_ago)["device_id"] for device in picked[count:]]
             return {"changed": changed, "deleted": deleted}
+
+    # ------------------------------------------------------------------ vulnerabilities and threats
+    # Get Vulnerabilities (account-wide and of one device) and Get Threats read these. They are generated on
+    # first use from the seed and the device id alone, with their own random streams, so that the fleet above
+    # stays the same field for field and a device's CVEs and threats do not depend on which was asked first.
+
+    def cve_catalogue(self):
+        """Every CVE the account can carry, generated once: a list of dicts in the API's field names."""
+        with self.lock:
+            if self._cves is None:
+                self._cves = _make_cve_catalogue(self.seed)
+            return self._cves
+
+    def cves_of(self, device):
+        """The CVEs of ``device`` (``cves.total`` of them), ordered by id: dicts of the catalogue, not copies."""
+        catalogue = self.cve_catalogue()
+        with self.lock:
+            picked = self._device_cves.get(device["device_id"])
+            if picked is None:
+                rng = random.Random(f"cves:{self.seed}:{device['device_id']}")
+                picked = sorted(rng.sample(range(len(catalogue)), min(device["cves"]["total"], len(catalogue))))
+                self._device_cves[device["device_id"]] = picked
+            return [catalogue[index] for index in picked]
+
+    def cve_device_counts(self):
+        """``{cve_id: number of live devices carrying it}`` for every CVE at least one device has."""
+        with self.lock:
+            counts = collections.Counter()
+            for device in self.devices:
+                counts.update(cve["cve_id"] for cve in self.cves_of(device))
+            return counts
+
+    def threats_of(self, device):
+        """What the antimalware scans of ``device`` found (Get Threats' ``antimalware_scan``), newest scan first.
+
+        Only devices that can run ``scan_threats`` (a recent persistent agent) have scan results; about a third
+        of them found something. Copies: a caller may change them.
+        """
+        with self.lock:
+            found = self._device_threats.get(device["device_id"])
+            if found is None:
+                found = []
+                if self.applies("scan_threats", device, (3, 3)):
+                    found = _make_threats(random.Random(f"threats:{self.seed}:{device['device_id']}"), device["_sim"]["os"])
+                self._device_threats[device["device_id"]] = found
+            return [dict(threat) for threat in found]
+
+    def set_threats(self, device_id, threats):
+        """Replace what the scans of a device found (a test's control): a list of Get Threats records."""
+        with self.lock:
+            device = self._live_device(device_id)
+            self._device_threats[device["device_id"]] = [dict(threat) for threat in threats]
+
+
+# ------------------------------------------------------------------ CVE and threat generation
+# Score bands of each score type (docs/dev/api-notes.md, Get Vulnerabilities): the lowest score of each
+# severity, highest first. A CVE without a score has the "unknown" OPSWAT severity.
+SEVERITY_BANDS = {
+    "opswat_score": (("critical", 90), ("important", 70), ("moderate", 40), ("low", 0)),
+    "cvss3_score": (("critical", 9.0), ("high", 7.0), ("medium", 4.0), ("low", 0.1), ("none", 0.0)),
+    "cvss2_score": (("high", 7.0), ("medium", 4.0), ("low", 0.0)),
+}
+SEVERITIES_BY_SCORE_TYPE = {
+    "opswat_score": ("critical", "important", "moderate", "low", "unknown"),
+    "cvss3_score": ("critical", "high", "medium", "low", "none"),
+    "cvss2_score": ("high", "medium", "low"),
+}
+CVE_CATALOGUE_SIZE = 1200
+_CVE_PRODUCTS = (("Google Chrome", "126.0.6478.126"), ("Mozilla Firefox", "127.0.2"), ("Microsoft Edge", "126.0.2592.87"),
+                 ("Adobe Acrobat Reader", "24.002.20857"), ("Oracle Java SE", "8u411"), ("7-Zip", "24.07"),
+                 ("Zoom Workplace", "6.1.1"), ("OpenSSL", "3.0.14"), ("Microsoft Office", "16.0.17726"), ("VLC media player", "3.0.21"),
+                 ("Apple Safari", "17.5"), ("Python", "3.12.4"), ("Notepad++", "8.6.9"), ("Wireshark", "4.2.6"))
+_CVE_WEAKNESSES = (("CWE-787", "An out-of-bounds write"), ("CWE-79", "A cross-site scripting flaw"),
+                   ("CWE-416", "A use-after-free"), ("CWE-20", "Improper input validation"),
+                   ("CWE-125", "An out-of-bounds read"), ("CWE-78", "An OS command injection"),
+                   ("CWE-22", "A path traversal"), ("CWE-476", "A NULL pointer dereference"))
+_CVE_IMPACTS = ("execute arbitrary code", "read sensitive memory", "escalate privileges", "cause a denial of service",
+                "bypass security restrictions")
+_THREAT_NAMES = ("Trojan.GenericKD.71234567", "EICAR-Test-File", "PUA.Win32.BundleInstaller", "Ransom.WannaCry",
+                 "Backdoor.MSIL.Agent", "Exploit.PDF-JS.Gen", "OSX.Adload", "Adware.Mac.Bundlore")
+_THREAT_PATHS = {"windows": ("C:\\Users\\Public\\Downloads\\", "C:\\Users\\alice\\AppData\\Local\\Temp\\", "C:\\ProgramData\\"),
+                 "mac": ("/Users/alice/Downloads/", "/Library/Application Support/", "/private/tmp/")}
+_THREAT_FILES = ("invoice_0624.pdf.exe", "setup_free.exe", "eicar.com", "update.dmg", "report.docm", "helper.pkg")
+
+
+def severity_of(score_type, score):
+    """The severity a score has under ``score_type``; ``unknown`` without a score (OPSWAT's word for it)."""
+    if score is None:
+        return "unknown"
+    for band, floor in SEVERITY_BANDS[score_type]:
+        if score >= floor:
+            return band
+    return SEVERITY_BANDS[score_type][-1][0]
+
+
+def _make_cve_catalogue(seed):
+    rng = random.Random(f"cve-catalogue:{seed}")
+    rand = rng.random
+    catalogue, seen = [], set()
+    while len(catalogue) < CVE_CATALOGUE_SIZE:
+        year = _below(rand, 2016, 2026)
+        cve_id = f"CVE-{year}-{_below(rand, 1000, 50000)}"
+        if cve_id in seen:
+            continue
+        seen.add(cve_id)
+        product, version = _choice(rand, _CVE_PRODUCTS)
+        cwe_id, weakness = _choice(rand, _CVE_WEAKNESSES)
+        published = calendar.timegm((year, 1, 1, 0, 0, 0)) + int(rand() * 360 * 86400)
+        published = min(published, REFERENCE_NOW - 86400)
+        scored = rand() >= 0.04
+        cvss3 = round(min(10.0, 2.0 + rand() * 8.2), 1) if scored else None
+        cvss2 = round(min(10.0, max(0.0, cvss3 + (rand() - 0.5) * 2)), 1) if scored else None
+        opswat = min(100, max(0, int(cvss3 * 10 + (rand() - 0.5) * 12))) if scored else None
+        catalogue.append({
+            "cve_id": cve_id,
+            "summary": f"{weakness} in {product} before {version} allows a remote attacker to {_choice(rand, _CVE_IMPACTS)}.",
+            "publish_date": iso(published),
+            "update_date": iso(min(REFERENCE_NOW, published + int(rand() * 200 * 86400))),
+            "opswat_score": opswat,
+            "cvss2_score": cvss2,
+            "cvss3_score": cvss3,
+            # Known-exploited ones (CISA's KEV catalogue) are mostly severe.
+            "kev": bool(scored and cvss3 >= 7.0 and rand() < 0.12),
+            "remediation": f"Update {product} to {version} or later.",
+            "cwe_id": cwe_id,
+        })
+    return catalogue
+
+
+def _make_threats(rng, os_type):
+    rand = rng.random
+    if rand() >= 0.35:
+        return []
+    threats = []
+    scanned = REFERENCE_NOW - int(rand() * 30 * 86400)
+    for _index in range(1 + int(rand() ** 3 * 8)):
+        scanned -= int(rand() * 3 * 86400)
+        name = _choice(rand, _THREAT_NAMES)
+        threats.append({
+            "threat_name": name,
+            "critical": name != "EICAR-Test-File" and rand() < 0.6,
+            "scan_time": iso(scanned),
+            "file": _choice(rand, _THREAT_PATHS[os_type]) + _choice(rand, _THREAT_FILES),
+            "hash": f"{rng.getrandbits(256):064x}",
+        })
+    return threats

@@ -492,3 +492,19 @@ def test_as_listed_keeps_the_listing_spelling_when_both_are_there():
             "issue": {"total_critical": 2, "total_critical_issue": 9}}
     assert devices.as_listed(both) == {"device_id": "d1", "status": "compliant", "nickname": "a",
                                        "issue": {"total_critical": 2}}
+
+
+@pytest.mark.parametrize("device_id, mac, sent", [
+    ("D1", None, "D1"), ("  d1 ", None, "d1"), (None, "AA-BB-CC-DD-EE-FF", "aa:bb:cc:dd:ee:ff"),
+    (None, "aabb.ccdd.eeff", "aa:bb:cc:dd:ee:ff")])
+def test_one_device_is_the_id_as_given_or_the_mac_normalised(device_id, mac, sent):
+    assert devices.one_device(device_id, mac) == sent
+
+
+@pytest.mark.parametrize("device_id, mac, option, words", [
+    ("d1", "aa:bb:cc:dd:ee:ff", "device_id", "not both"), (None, None, "device_id", "give device_id or mac"),
+    ("  ", None, "device_id", "non-empty"), (None, "aa:bb", "mac", "not a MAC address")])
+def test_one_device_bad_input_names_the_option(device_id, mac, option, words):
+    with pytest.raises(InputError, match=words) as caught:
+        devices.one_device(device_id, mac)
+    assert caught.value.option == option
