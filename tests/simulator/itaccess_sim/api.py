@@ -35,6 +35,7 @@ def _routes():
         "/o/api/v3/groups": Route("groups", (3, 0), ("POST",), "groups.request.json"),
         "/o/api/v3/devices/action": Route("action", (3, 0), ("POST",), "action.request.json"),
         "/o/api/v3/devices/status_changed": Route("status_changed", (3, 0), ("POST",), "status_changed.request.json"),
+        "/o/api/v3.3/logs": Route("logs", (3, 3), ("POST",), "logs.request.json"),
     }
     for minor in (5, 6, 7):
         routes[f"/o/api/v3.{minor}/devices"] = Route("devices", (3, minor), ("POST",), "devices.request.json")
@@ -514,6 +515,45 @@ class Service:  # pylint: disable=too-many-instance-attributes
         if config.status_changed_shape != "envelope":
             del answer[config.status_changed_shape.replace("no_", "") + "_devices"]
         return 200, answer
+
+    # -------------------------------------------------------------------------------------- Get Logs
+
+    def _logs(self, _route, body):
+        """Get Logs v3.3: one category's entries within the window, newest first, ``limit`` a page, cursor paged."""
+        limit = body.get("limit", 20)
+        if not 1 <= limit <= 100:
+            raise Reply(406, {"error": "invalid value for 'limit': must be between 1 and 100"})
+        start_ms, end_ms = self._log_window(body)
+        before = None
+        if body.get("token") is not None:
+            before = self.fleet.decode_log_cursor(body["token"])
+            if before is None:
+                raise Reply(400, {"error": "invalid value for 'token': unknown pagination token"})
+        category = body["event_category"]
+        events = None
+        if category != "device_report":  # the filter does not apply to device reports
+            events = body.get("filter", {}).get("events")
+            if isinstance(events, str):
+                events = [event.strip() for event in events.split(",") if event.strip()]
+        entries = self.fleet.log_entries(category, start_ms, end_ms, events, before)
+        page = entries[:limit]
+        answer = {"logs": [{key: value for key, value in entry.items() if key not in ("seq", "category")} for entry in page]}
+        if len(entries) > limit:
+            answer["next_token"] = self.fleet.log_cursor(page[-1]["seq"])
+        return 200, answer
+
+    def _log_window(self, body):
+        """``(start, end)`` in epoch milliseconds: start_time/end_time, or the last ``age`` seconds (3600 by default)."""
+        now_ms = int(self.fleet.now() * 1000)
+        if "age" in body and ("start_time" in body or "end_time" in body):
+            raise Reply(400, {"error": "give age or start_time/end_time, not both"})
+        if "start_time" not in body and "end_time" not in body:
+            return now_ms - body.get("age", 3600) * 1000, now_ms
+        end_ms = body.get("end_time", now_ms)
+        start_ms = body.get("start_time", end_ms - 3600 * 1000)
+        if start_ms > end_ms:
+            raise Reply(400, {"error": "invalid value for 'start_time': must not be after end_time"})
+        return start_ms, end_ms
 
     # -------------------------------------------------------------------------------------------- log
 
