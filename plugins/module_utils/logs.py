@@ -102,7 +102,8 @@ class LogsClient(object):
             fingerprint = digest(entry)
             if fingerprint not in cursor.listed:
                 cursor.listed.add(fingerprint)
-                new_entries.append(dict(entry, occurred_at=self._occurred_at(response, index, entry)))
+                shown = self._redacted(entry)
+                new_entries.append(dict(shown, occurred_at=self._occurred_at(response, index, entry)))
         if logs and not new_entries:
             raise self._unexpected(response, "page %d holds no entry that an earlier page did not: the listing"
                                              " would loop" % cursor.pages)
@@ -121,6 +122,14 @@ class LogsClient(object):
         cursor.seen_tokens.add(token)
         cursor.token = token
         return True
+
+    def _redacted(self, value):
+        """``value`` with every secret masked in its strings: a webhook's entry could quote its URL or key."""
+        if isinstance(value, dict):
+            return dict((key, self._redacted(item)) for key, item in value.items())
+        if isinstance(value, list):
+            return [self._redacted(item) for item in value]
+        return self._session.redact(value) if isinstance(value, str) else value
 
     def _occurred_at(self, response, index, entry):
         """The entry's ``timestamp`` as ISO 8601 UTC (from epoch milliseconds or seconds, or an ISO string)."""

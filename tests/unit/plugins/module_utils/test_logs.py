@@ -200,3 +200,13 @@ def test_epoch_ms_refuses_a_time_without_a_zone_or_not_a_time(text):
     with pytest.raises(InputError, match="ISO 8601 time with a zone") as caught:
         epoch_ms("until", text)
     assert caught.value.option == "until"
+
+
+def test_an_entry_quoting_a_secret_is_masked(harness):
+    answer = entries(1, 1)
+    answer[0]["details"] = "POST https://hooks.example.test/in?access_token=%s failed" % "hook-secret-123"
+    answer[0]["extra"] = {"headers": ["Authorization: Bearer abc.def"]}
+    harness.expect("POST", LOGS, body={"logs": answer})
+    found, = harness.client().logs.entries("webhook")
+    assert "hook-secret-123" not in found["details"] and "abc.def" not in str(found["extra"])
+    assert found["device_id"] == "d1"
