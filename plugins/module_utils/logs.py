@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import json
 
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 from ansible_collections.opswat.it_access.plugins.module_utils.session import digest, json_type
@@ -123,12 +124,26 @@ class LogsClient(object):
         cursor.token = token
         return True
 
-    def _redacted(self, value):
-        """``value`` with every secret masked in its strings: a webhook's entry could quote its URL or key."""
+    def _redacted(self, entry):
+        """``entry`` with every secret masked: a webhook's entry could quote its URL, its key or an answer.
+
+        Redacted as JSON text, so that a credential's member (``"license_key": "..."``) is masked whatever its
+        value; string by string when the masked text is no longer JSON.
+        """
+        text = json.dumps(entry, ensure_ascii=False)
+        masked = self._session.redact(text)
+        if masked == text:
+            return entry
+        try:
+            return json.loads(masked)
+        except ValueError:
+            return self._redacted_strings(entry)
+
+    def _redacted_strings(self, value):
         if isinstance(value, dict):
-            return dict((key, self._redacted(item)) for key, item in value.items())
+            return dict((key, self._redacted_strings(item)) for key, item in value.items())
         if isinstance(value, list):
-            return [self._redacted(item) for item in value]
+            return [self._redacted_strings(item) for item in value]
         return self._session.redact(value) if isinstance(value, str) else value
 
     def _occurred_at(self, response, index, entry):

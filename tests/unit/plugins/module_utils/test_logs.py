@@ -13,6 +13,7 @@ import pytest
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import (
     InputError, TransportError, UnexpectedResponseError)
 from ansible_collections.opswat.it_access.plugins.module_utils.logs import entry_time, epoch_ms
+from ansible_collections.opswat.it_access.plugins.module_utils.redact import MASK
 from ansible_collections.opswat.it_access.plugins.module_utils.transport import DROPPED
 
 LOGS = "/o/api/v3.3/logs"
@@ -210,3 +211,20 @@ def test_an_entry_quoting_a_secret_is_masked(harness):
     found, = harness.client().logs.entries("webhook")
     assert "hook-secret-123" not in found["details"] and "abc.def" not in str(found["extra"])
     assert found["device_id"] == "d1"
+
+
+def test_a_credential_member_of_an_entry_is_masked_whatever_its_value(harness):
+    answer = entries(1, 1)
+    answer[0]["account"] = {"license_key": "LK-never-told-1234"}
+    harness.expect("POST", LOGS, body={"logs": answer})
+    found, = harness.client().logs.entries("webhook")
+    assert found["account"] == {"license_key": MASK}
+
+
+def test_an_entry_whose_masked_json_breaks_is_masked_string_by_string(harness):
+    # The masked JSON text would lose the escape of the quote that follows the value: each string is masked alone.
+    answer = entries(1, 1)
+    answer[0]["details"] = 'GET /in?access_token=tok-1234"then'
+    harness.expect("POST", LOGS, body={"logs": answer})
+    found, = harness.client().logs.entries("webhook")
+    assert found["details"] == 'GET /in?access_token=%s"then' % MASK
