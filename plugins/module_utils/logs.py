@@ -58,7 +58,8 @@ class LogsClient(object):
         ``age`` (seconds) or ``start_ms``/``end_ms`` (epoch milliseconds) bound the window; without either the
         API's default applies (the last hour). Pages of up to 100; the listing ends when ``next_token`` is
         missing, null or empty or a page has no entry, and fails when a cursor repeats, a page brings no entry
-        not listed before, or before a page past ``max_listing_pages``. Stops at ``max_entries``.
+        not listed before, or before a page past ``max_listing_pages`` (``Session.cursor_pages``). Stops at
+        ``max_entries``. The arguments are checked now; requests are sent as the iterator is consumed.
         """
         check_log_query(category, events, age, start_ms, end_ms)
         body = {"event_category": category}
@@ -67,26 +68,12 @@ class LogsClient(object):
         for name, value in (("age", age), ("start_time", start_ms), ("end_time", end_ms)):
             if value is not None:
                 body[name] = value
-        cursor = _Cursor()
-        while max_entries is None or cursor.yielded < max_entries:
-            limit = MAX_LOG_PAGE_SIZE if max_entries is None else min(MAX_LOG_PAGE_SIZE, max_entries - cursor.yielded)
-            response, data, logs = self._page(cursor, dict(body, limit=limit))
-            for entry in self._new_entries(cursor, response, logs):
-                yield entry
-                cursor.yielded += 1
-                if max_entries is not None and cursor.yielded >= max_entries:
-                    return
-            if not self._advance(cursor, response, data, logs):
-                return
+        return self._session.cursor_pages(LOGS_PATH, body, ("entry", "log entries"), self._shape, digest,
+                                          MAX_LOG_PAGE_SIZE, max_entries)
 
-    def _page(self, cursor, body):
-        """The next page: ``(response, data, its entries)``, every entry an object with single-valued fields."""
+    def _shape(self, response, data):
+        """The entries of one page, redacted, with ``occurred_at``; every one an object with single-valued fields."""
         session = self._session
-        session.check_page_ceiling(LOGS_PATH, cursor.pages, "log entries", cursor.yielded)
-        cursor.pages += 1
-        if cursor.token is not None:
-            body["token"] = cursor.token
-        response, data = session.call("POST", LOGS_PATH, json_body=body)
         if not isinstance(data, dict) or not isinstance(data.get("logs"), list):
             raise self._unexpected(response, "expected a JSON object with a logs list")
         logs = data["logs"]
@@ -94,35 +81,9 @@ class LogsClient(object):
             if not isinstance(entry, dict):
                 raise self._unexpected(response, "logs[%d] is a JSON %s, expected an object" % (index, json_type(entry)))
         session.check_fields("POST", LOGS_PATH, response, logs, "logs", LOG_VALUE_FIELDS)
-        return response, data, logs
-
-    def _new_entries(self, cursor, response, logs):
-        """The entries of a page not listed before, with ``occurred_at``; an error when a page brings none."""
-        new_entries = []
-        for index, entry in enumerate(logs):
-            fingerprint = digest(entry)
-            if fingerprint not in cursor.listed:
-                cursor.listed.add(fingerprint)
-                shown = self._redacted(entry)
-                new_entries.append(dict(shown, occurred_at=self._occurred_at(response, index, entry)))
-        if logs and not new_entries:
-            raise self._unexpected(response, "page %d holds no entry that an earlier page did not: the listing"
-                                             " would loop" % cursor.pages)
-        return new_entries
-
-    def _advance(self, cursor, response, data, logs):
-        """Take the page's ``next_token``; False at the end of the listing."""
-        token = data.get("next_token")
-        if not logs or token is None or token == "":
-            return False
-        if not isinstance(token, (str, int)) or isinstance(token, bool):
-            raise self._unexpected(response, "next_token is a JSON %s, expected a string" % json_type(token))
-        if token in cursor.seen_tokens:
-            raise self._unexpected(response, "the API returned a cursor it had already returned: the listing"
-                                             " would loop")
-        cursor.seen_tokens.add(token)
-        cursor.token = token
-        return True
+        # Entries carry no id: an entry is known by its whole content (Session.cursor_pages' identity).
+        return [dict(self._redacted(entry), occurred_at=self._occurred_at(response, index, entry))
+                for index, entry in enumerate(logs)]
 
     def _redacted(self, entry):
         """``entry`` with every secret masked: a webhook's entry could quote its URL, its key or an answer.
@@ -156,17 +117,6 @@ class LogsClient(object):
 
     def _unexpected(self, response, what):
         return self._session.unexpected("POST", LOGS_PATH, response, what)
-
-
-class _Cursor(object):
-    """Where a log listing is: the token to send, those seen, the entries listed, pages asked, entries yielded."""
-
-    def __init__(self):
-        self.token = None
-        self.seen_tokens = set()
-        self.listed = set()  # the digest of every entry yielded: entries carry no id
-        self.pages = 0
-        self.yielded = 0
 
 
 def entry_time(value):
