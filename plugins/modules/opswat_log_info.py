@@ -58,7 +58,8 @@ options:
   until:
     description:
       - Read the entries up to this time, an ISO 8601 time with a zone.
-      - With O(until) alone the API reads the hour before it.
+      - With O(until) alone the API chooses where the window starts (not documented; the collection's simulator
+        reads the hour before O(until)).
     type: str
   device_id:
     description:
