@@ -16,6 +16,7 @@ __metaclass__ = type
 from ansible_collections.opswat.it_access.plugins.module_utils.account import AccountClient
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import DevicesClient
 from ansible_collections.opswat.it_access.plugins.module_utils.groups import GroupsClient
+from ansible_collections.opswat.it_access.plugins.module_utils.logs import LogsClient
 from ansible_collections.opswat.it_access.plugins.module_utils.session import Session
 from ansible_collections.opswat.it_access.plugins.module_utils.status_changes import StatusChangesClient
 from ansible_collections.opswat.it_access.plugins.module_utils.threats import ThreatsClient
@@ -37,6 +38,7 @@ class Client(object):
         self.status_changes = StatusChangesClient(self.session)
         self.vulnerabilities = VulnerabilitiesClient(self.session)
         self.threats = ThreatsClient(self.session)
+        self.logs = LogsClient(self.session)
 
     @property
     def metrics(self):

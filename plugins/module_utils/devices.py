@@ -274,27 +274,12 @@ class DevicesClient(object):
     # ------------------------------------------------------------------ the cursor listing
 
     def _listing(self, page_size, max_devices):
-        cursor = _Cursor()
-        while max_devices is None or cursor.yielded < max_devices:
-            limit = page_size if max_devices is None else min(page_size, max_devices - cursor.yielded)
-            response, data, devices = self._page(cursor, limit)
-            for device in self._new_devices(cursor, response, devices):
-                yield device
-                cursor.yielded += 1
-                if max_devices is not None and cursor.yielded >= max_devices:
-                    return
-            if not self._advance(cursor, response, data, devices):
-                return
+        return self._session.cursor_pages(DEVICES_PATH, {}, ("device", "devices"), self._shape, _device_identity,
+                                          page_size, max_devices)
 
-    def _page(self, cursor, limit):
-        """The next page: ``(response, data, its devices)``, every device an object with single-valued fields."""
+    def _shape(self, response, data):
+        """The devices of one page, every device an object with single-valued fields."""
         session = self._session
-        session.check_page_ceiling(DEVICES_PATH, cursor.pages, "devices", cursor.yielded)
-        cursor.pages += 1
-        body = {"limit": limit}
-        if cursor.token is not None:
-            body["token"] = cursor.token
-        response, data = session.call("POST", DEVICES_PATH, json_body=body)
         if not isinstance(data, dict) or not isinstance(data.get("devices"), list):
             raise session.unexpected("POST", DEVICES_PATH, response, "expected a JSON object with a devices list")
         devices = data["devices"]
@@ -303,38 +288,7 @@ class DevicesClient(object):
                 raise session.unexpected("POST", DEVICES_PATH, response, "a device is not a JSON object")
         session.check_fields("POST", DEVICES_PATH, response, devices, "devices", DEVICE_VALUE_FIELDS,
                              DEVICE_BLOCK_FIELDS)
-        return response, data, devices
-
-    def _new_devices(self, cursor, response, devices):
-        """The devices of a page not listed before; an error when a page brings none."""
-        new_devices = []
-        for device in devices:
-            identity = _device_identity(device)
-            if identity not in cursor.listed:
-                cursor.listed.add(identity)
-                new_devices.append(device)
-        if devices and not new_devices:
-            # A service handing out fresh cursors over the same devices would otherwise be followed until
-            # max_listing_pages, at 10 requests a minute.
-            raise self._session.unexpected(
-                "POST", DEVICES_PATH, response,
-                "page %d holds no device that an earlier page did not: the listing would loop" % cursor.pages)
-        return new_devices
-
-    def _advance(self, cursor, response, data, devices):
-        """Take the page's ``next_token``; False at the end of the listing."""
-        token = data.get("next_token")
-        # The documented end signals only: a short page is not the end.
-        if not devices or token is None or token == "":
-            return False
-        if not isinstance(token, (str, int)) or isinstance(token, bool):
-            raise self._session.unexpected("POST", DEVICES_PATH, response, "next_token is not a string")
-        if token in cursor.seen_tokens:
-            raise self._session.unexpected("POST", DEVICES_PATH, response,
-                                           "the API returned a cursor it had already returned: the listing would loop")
-        cursor.seen_tokens.add(token)
-        cursor.token = token
-        return True
+        return devices
 
     # ------------------------------------------------------------------ Device Action's answer
 
@@ -349,17 +303,6 @@ class DevicesClient(object):
         if isinstance(data, dict):
             return [_keyed_result(device_id, value, unexpected) for device_id, value in data.items()]
         raise unexpected("expected a list of results or an object of statuses")
-
-
-class _Cursor(object):
-    """Where a device listing is: the token to send, those seen, the devices listed, pages asked, devices yielded."""
-
-    def __init__(self):
-        self.token = None
-        self.seen_tokens = set()
-        self.listed = set()  # the identity of every device yielded (_device_identity)
-        self.pages = 0
-        self.yielded = 0
 
 
 def _action_targets(action, ids, macs, params):

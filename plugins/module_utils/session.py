@@ -6,7 +6,8 @@
 
 ``Session.call`` is what every resource client (account.py, devices.py, groups.py) sends its requests through;
 the messages of its errors (HTTP statuses, transport failures, unexpected answers) and the shape checks every
-resource shares (a list of objects, single-valued fields, the page ceiling of a listing) live here too. Every
+resource shares (a list of objects, single-valued fields, the page ceiling of a listing, the paging of
+page-numbered and cursor listings) live here too. Every
 error raised is an ``OpswatError`` whose message and details are already redacted.
 """
 
@@ -291,6 +292,64 @@ class Session(object):
                 return
             page += 1
 
+    def cursor_pages(self, path, body, names, shape, identity, page_size, max_records=None):
+        """The records of a cursor listing (Get Devices, Get Logs), in the API's order: a generator.
+
+        ``shape(response, data)`` checks one answer and returns its records; ``identity(record)`` tells records
+        apart: a record listed before is left out, and a page with none not listed before fails (a service handing
+        out fresh cursors over the same records would otherwise be followed until max_listing_pages, at 10 requests
+        a minute). ``names`` is ``(one record, several)``, as messages say them. Pages of ``page_size``, a smaller
+        last one to stop at ``max_records``, ``body`` holding the other fields of every request; the listing ends
+        as ``next_cursor`` says and never asks a page past ``max_listing_pages``.
+        """
+        cursor = Cursor()
+        while max_records is None or cursor.yielded < max_records:
+            self.check_page_ceiling(path, cursor.pages, names[1], cursor.yielded)
+            cursor.pages += 1
+            request = dict(body, limit=page_size if max_records is None else min(page_size, max_records - cursor.yielded))
+            if cursor.token is not None:
+                request["token"] = cursor.token
+            response, data = self.call("POST", path, json_body=request)
+            records = shape(response, data)
+            for record in self._new_records(path, response, records, names[0], identity, cursor):
+                yield record
+                cursor.yielded += 1
+                if max_records is not None and cursor.yielded >= max_records:
+                    return
+            if not self.next_cursor(path, response, data, records, cursor):
+                return
+
+    def _new_records(self, path, response, records, name, identity, cursor):
+        """The records of a page not listed before; an error when a page brings none."""
+        new_records = []
+        for record in records:
+            key = identity(record)
+            if key not in cursor.listed:
+                cursor.listed.add(key)
+                new_records.append(record)
+        if records and not new_records:
+            raise self.unexpected("POST", path, response, "page %d holds no %s that an earlier page did not: the"
+                                                          " listing would loop" % (cursor.pages, name))
+        return new_records
+
+    def next_cursor(self, path, response, data, records, cursor):
+        """Take a cursor listing's ``next_token`` (Get Devices, Get Logs) into ``cursor``; False at the end.
+
+        The documented end signals only: ``next_token`` missing, null or empty, or a page with no record; a page
+        shorter than ``limit`` is not the end. A cursor returned before fails: the listing would loop.
+        """
+        token = data.get("next_token")
+        if not records or token is None or token == "":
+            return False
+        if not isinstance(token, (str, int)) or isinstance(token, bool):
+            raise self.unexpected("POST", path, response, "next_token is not a string")
+        if token in cursor.seen_tokens:
+            raise self.unexpected("POST", path, response,
+                                  "the API returned a cursor it had already returned: the listing would loop")
+        cursor.seen_tokens.add(token)
+        cursor.token = token
+        return True
+
     def check_page_ceiling(self, path, pages, what, listed):
         """Fail before page ``pages`` + 1 when ``pages`` already reached ``max_listing_pages``."""
         ceiling = self.config.max_listing_pages
@@ -358,6 +417,17 @@ class Session(object):
             message += ". " + ACTION_MAY_HAVE_BEEN_APPLIED
         error = TransportError(self.redact(message), transport_failure=failure.kind)
         return outcome_unknown(error) if outcome_is_unknown else error
+
+
+class Cursor(object):
+    """Where a cursor listing is: the token to send, those seen, the records listed, pages asked, records yielded."""
+
+    def __init__(self):
+        self.token = None
+        self.seen_tokens = set()
+        self.listed = set()  # the identity of every record yielded
+        self.pages = 0
+        self.yielded = 0
 
 
 # ---------------------------------------------------------------------- helpers

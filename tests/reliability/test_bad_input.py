@@ -115,6 +115,22 @@ MODULE_CASES = [
     ("threat_info", dict(mac="zz:zz:zz:zz:zz:zz"), "mac", "not a MAC address"),
 ]
 
+# opswat_log_info: the API's bounds of a log query, checked before any request.
+_LOGS = dict(category="admin")
+MODULE_CASES += [
+    ("log_info", dict(_LOGS, age=86401), "age", "from 1 to 86400"),
+    ("log_info", dict(_LOGS, age=0), "age", "from 1 to 86400"),
+    ("log_info", dict(_LOGS, age=True), "age", "not a boolean"),
+    ("log_info", dict(_LOGS, since="2026-12-01T10:00:00Z", until="2026-12-01T09:00:00Z"), "since", "must not be after until"),
+    ("log_info", dict(_LOGS, age=60, since="2026-12-01T10:00:00Z"), "age|since", "mutually exclusive"),
+    ("log_info", dict(_LOGS, since="yesterday"), "since", "ISO 8601 time with a zone"),
+    ("log_info", dict(_LOGS, until="2026-12-01 09:00"), "until", "ISO 8601 time with a zone"),
+    ("log_info", dict(category="device_report", events=["deleted"]), "events", "does not apply to the device_report"),
+    ("log_info", dict(category="audit"), "category", "device_report"),
+    ("log_info", dict(), "category", "missing required"),
+    ("log_info", dict(_LOGS, max_entries=0), "max_entries", "at least 1"),
+]
+
 
 @pytest.mark.parametrize("module, options, option, text", MODULE_CASES,
                          ids=["%s-%s" % (case[0], "-".join(sorted(case[1]))) for case in MODULE_CASES])

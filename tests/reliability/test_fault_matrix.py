@@ -192,6 +192,23 @@ def _verify_changes(sim, run, _args):
     assert run.result["deleted_device_ids"] == []
 
 
+def _logs_args(sim):
+    # 120 admin entries (60 devices exempted, then unexempted), written without a request: two log pages (100 + 20);
+    # the fault is on the second.
+    ids = harness.exemptable(sim, TARGET_DEVICES)
+    with sim.fleet.lock:
+        for action in ("exempt", "unexempt"):
+            sim.fleet.apply_action(action, ids, False, {"exempt_time": 1}, (3, 3))
+    return dict(category="admin", age=3600)
+
+
+def _verify_logs(sim, run, _args):
+    written = [entry for entry in sim.fleet.event_log_entries() if entry["category"] == "admin"]
+    read = run.result["entries"]
+    assert len(written) == 2 * TARGET_DEVICES and len(read) == len(written), "an entry was lost or repeated"
+    assert [entry["timestamp"] for entry in read] == [entry["timestamp"] for entry in reversed(written)]
+
+
 def _action_args(sim):
     return dict(action="exempt", device_ids=harness.exemptable(sim, TARGET_DEVICES), exempt_hours=1)
 
@@ -235,12 +252,14 @@ TARGETS = dict((target.name, target) for target in [
     Target("listing", "device_info", "devices", 2, lambda sim: dict(page_size=20), _verify_listing),
     Target("details", "device_info", "detail", 1, lambda sim: dict(device_ids=_detail_ids(sim)), _verify_details),
     Target("changes", "device_info", "status_changed", 1, _changes_args, _verify_changes),
+    Target("logs", "log_info", "logs", 1, _logs_args, _verify_logs),
     Target("action_read", "device_action", "detail", 1, _action_args, _verify_action),
     Target("action_write", "device_action", "action", 1, _action_args, _verify_action),
     Target("cves", "vulnerability_info", "cves", 1, _cves_args, _verify_cves),
     Target("threats", "threat_info", "threats", 1, _threats_args, _verify_threats),
 ])
-READ_TARGETS = ("account", "groups", "token", "listing", "details", "changes", "action_read", "cves", "threats")
+READ_TARGETS = ("account", "groups", "token", "listing", "details", "changes", "logs", "action_read", "cves",
+                "threats")
 GLOBAL_TARGETS = ("account", "groups", "listing", "action_write")
 
 CASES = ([pytest.param(row, TARGETS[target], id="%s-%s" % (target, row.name))
@@ -315,6 +334,8 @@ def test_module_fault(make_sim, fast, request, row, target):  # pylint: disable=
         assert "deleted_device_ids" not in run.result, "a failed change listing returned partial deletions"
     if target.module in ("vulnerability_info", "threat_info"):
         assert "cves" not in run.result and "threats" not in run.result, "a failed listing returned a partial list"
+    if target.module == "log_info":
+        assert "entries" not in run.result, "a failed log listing returned part of the entries"
     if target.name == "action_write" and row in WRITE_ROWS:
         _check_failed_write(sim, row, run, args)
     else:

@@ -118,6 +118,25 @@ def test_no_secret_in_any_error_of_a_module(make_sim, fast, name, module, overri
         assert '"license_key": "%s"' % MASK in run.result["body"]
 
 
+# Event logs: an entry (a webhook's delivery, say) that quotes a URL with a key, the token or the client secret.
+
+
+@pytest.mark.parametrize("overrides, known", [(STATIC, STATIC_TOKEN), ({}, CLIENT_SECRET)],
+                         ids=["access_token", "client_credentials"])
+def test_a_log_entry_quoting_secrets_is_returned_masked(make_sim, fast, overrides, known):  # pylint: disable=unused-argument
+    sim = make_sim()
+    quoted = "POST https://hooks.example.test/in?access_token=%s&client_secret=%s failed; Bearer %s" % (
+        STATIC_TOKEN, CLIENT_SECRET, STATIC_TOKEN)
+    entry = {"timestamp": int(sim.fleet.now() * 1000), "event": "failed", "details": quoted,
+             "request": {"headers": ["Authorization: Bearer %s" % STATIC_TOKEN], "body": _loud_body(sim, known=(known,))}}
+    sim.add_fault("status", count=1, endpoint="logs", code=200, body={"logs": [entry]})
+    run = harness.run_module("log_info", dict(harness.connection(sim, **overrides), category="webhook"))
+    assert run.traceback is None and not run.failed, run
+    found, = run.result["entries"]
+    assert found["event"] == "failed" and MASK in found["details"]
+    assert not harness.leaks(run.stdout, sim), "a secret quoted by a log entry reached the result"
+
+
 def test_a_truncated_license_key_is_not_shown_even_in_part(make_sim, fast):  # pylint: disable=unused-argument
     """A proxy that cuts the answer inside the license key: the body excerpt must not show its first characters."""
     sim = make_sim()

@@ -39,6 +39,7 @@ def _routes():
         "/o/api/v3.1/get_cves": Route("device_cves", (3, 1), ("POST",), "get_cves.request.json"),
         "/o/api/v3.2/get_cves": Route("device_cves", (3, 2), ("POST",), "get_cves.request.json"),
         "/o/api/v3/get_threats": Route("threats", (3, 0), ("POST",), "get_threats.request.json"),
+        "/o/api/v3.3/logs": Route("logs", (3, 3), ("POST",), "logs.request.json"),
     }
     for minor in (5, 6, 7):
         routes[f"/o/api/v3.{minor}/devices"] = Route("devices", (3, minor), ("POST",), "devices.request.json")
@@ -599,6 +600,45 @@ class Service:  # pylint: disable=too-many-instance-attributes
             # What the device's own antimalware product reported: the simulated agents report nothing.
             answer["local_antimalware_threats"] = []
         return 200, answer
+
+    # -------------------------------------------------------------------------------------- Get Logs
+
+    def _logs(self, _route, body):
+        """Get Logs v3.3: one category's entries within the window, newest first, ``limit`` a page, cursor paged."""
+        limit = body.get("limit", 20)
+        if not 1 <= limit <= 100:
+            raise Reply(406, {"error": "invalid value for 'limit': must be between 1 and 100"})
+        start_ms, end_ms = self._log_window(body)
+        before = None
+        if body.get("token") is not None:
+            before = self.fleet.decode_log_cursor(body["token"])
+            if before is None:
+                raise Reply(400, {"error": "invalid value for 'token': unknown pagination token"})
+        category = body["event_category"]
+        events = None
+        if category != "device_report":  # the filter does not apply to device reports
+            events = body.get("filter", {}).get("events")
+            if isinstance(events, str):
+                events = [event.strip() for event in events.split(",") if event.strip()]
+        entries = self.fleet.log_entries(category, start_ms, end_ms, events, before)
+        page = entries[:limit]
+        answer = {"logs": [{key: value for key, value in entry.items() if key not in ("seq", "category")} for entry in page]}
+        if len(entries) > limit:
+            answer["next_token"] = self.fleet.log_cursor(page[-1]["seq"])
+        return 200, answer
+
+    def _log_window(self, body):
+        """``(start, end)`` in epoch milliseconds: start_time/end_time, or the last ``age`` seconds (3600 by default)."""
+        now_ms = int(self.fleet.now() * 1000)
+        if "age" in body and ("start_time" in body or "end_time" in body):
+            raise Reply(400, {"error": "give age or start_time/end_time, not both"})
+        if "start_time" not in body and "end_time" not in body:
+            return now_ms - body.get("age", 3600) * 1000, now_ms
+        end_ms = body.get("end_time", now_ms)
+        start_ms = body.get("start_time", end_ms - 3600 * 1000)
+        if start_ms > end_ms:
+            raise Reply(400, {"error": "invalid value for 'start_time': must not be after end_time"})
+        return start_ms, end_ms
 
     # -------------------------------------------------------------------------------------------- log
 

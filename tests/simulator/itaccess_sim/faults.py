@@ -10,7 +10,10 @@ Faults are kept in the order they were added; a request takes the first fault wh
 
 import threading
 
-ENDPOINTS = ("token", "account", "devices", "detail", "groups", "action", "status_changed", "cves", "device_cves", "threats")
+from .api import ROUTES
+
+# Every endpoint name the routes serve, in the order they are first routed.
+ENDPOINTS = tuple(dict.fromkeys(route.endpoint for route in ROUTES.values()))
 
 # kind -> {option: (accepted types, default)}
 KINDS = {

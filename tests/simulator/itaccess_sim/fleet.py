@@ -140,6 +140,14 @@ _GROUPS = (
 _MAC_RE = re.compile(r"^[0-9a-f]{12}$")
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")
 _CURSOR_RE = re.compile(r"^[0-9a-f]{24}$")
+_LOG_CURSOR_RE = re.compile(r"^[0-9a-f]{20}$")
+
+# Get Logs' categories (docs/dev/api-notes.md, Get Logs). The simulator writes admin and device entries; webhook
+# and device_report entries come from features it does not simulate, so those categories answer no entry.
+LOG_CATEGORIES = ("device", "admin", "webhook", "device_report")
+# The device event a status change writes (Get Logs v3.0's filter names where it has one).
+_STATUS_EVENTS = {"compliant": "compliant", "non_compliant": "noncompliant"}
+_HISTORY_EVENTS = {"enrolled": "added", "deleted": "deleted"}
 
 
 def iso(epoch):
@@ -259,6 +267,7 @@ class Fleet:  # pylint: disable=too-many-instance-attributes
         self._cves = None
         self._device_cves = {}
         self._device_threats = {}
+        self._init_event_log()
 
     # ----------------------------------------------------------------------------------------- generation
 
@@ -601,7 +610,8 @@ class Fleet:  # pylint: disable=too-many-instance-attributes
                     results.append((key, 0, ""))
                     continue
                 device["group_name"] = group["group_name"]
-            results.append((key, 1, self._apply(action, device, params)))
+            self._log_admin_action(action, device, params)
+            results.append((key, 1, self._apply_via_api(action, device, params)))
         return results
 
     def _apply(self, action, device, params):
@@ -650,6 +660,7 @@ class Fleet:  # pylint: disable=too-many-instance-attributes
         # A deleted device has no status any more: its entry keeps the last one as previous_status.
         self.history.append({"time": self.now() if when is None else float(when), "event": event, "device_id": device["device_id"],
                              "status": None if event == "deleted" else device["status"], "previous_status": previous_status})
+        self._log_device_event(self.history[-1], device)
 
     def _set_status(self, device, status, when=None):
         """Give ``device`` a new status and record the change (a status set to itself is no change)."""
@@ -826,6 +837,80 @@ class Fleet:  # pylint: disable=too-many-instance-attributes
         with self.lock:
             device = self._live_device(device_id)
             self._device_threats[device["device_id"]] = [dict(threat) for threat in threats]
+
+    # ------------------------------------------------------------------------------------------ event logs
+
+    def _init_event_log(self):
+        """Get Logs' entries, oldest first, each with a ``seq``; written by every change the simulator applies."""
+        self.event_log = []
+        self._log_cursor_tag = self._rng.getrandbits(40)
+        # True while a Device Action applies: its entries say they came through the OAuth API.
+        self._via_api = False
+
+    def _apply_via_api(self, action, device, params):
+        self._via_api = True
+        try:
+            return self._apply(action, device, params)
+        finally:
+            self._via_api = False
+
+    def _append_log(self, category, when, event, device, **fields):
+        entry = {"seq": len(self.event_log), "category": category, "timestamp": int(round(when * 1000)), "event": event,
+                 "device_id": device["device_id"], "device_name": device["device_name"],
+                 "mac_addresses": [adapter["mac"] for adapter in device["network_info"]]}
+        entry.update(fields)
+        self.event_log.append(entry)
+
+    def _log_device_event(self, change, device):
+        """The device entry of one change of the history (an enrolment, a status change, a deletion)."""
+        if change["event"] == "status":
+            event = _STATUS_EVENTS.get(change["status"], change["status"])
+            details = f'status changed from {change["previous_status"]} to {change["status"]}'
+        else:
+            event = _HISTORY_EVENTS[change["event"]]
+            if event == "deleted" and self._via_api:
+                event = "deleted_api"
+            details = f"device {event.replace('_api', ' through the OAuth API')}"
+        self._append_log("device", change["time"], event, device, details=details,
+                         source="api" if self._via_api else "console")
+
+    def _log_admin_action(self, action, device, params):
+        """The admin entry of one Device Action applied to one device: who, what, when, which device."""
+        if action == "exempt":
+            hours = params.get("exempt_time", 0)
+            details = f"exempted for {hours} hours" if hours else "exempted forever"
+        elif action == "assign_to_group":
+            details = f'assigned to group {self.group(params.get("group_id", "default"))["group_name"]}'
+        else:
+            details = f"{action} applied"
+        self._append_log("admin", self.now(), action, device, admin=self.account["email"], source="api", details=details)
+
+    def log_cursor(self, seq):
+        """Opaque cursor meaning 'continue with the entries older than entry ``seq``'."""
+        return f"{self._log_cursor_tag:010x}{seq:010x}"
+
+    def decode_log_cursor(self, token):
+        """The entry number a log cursor stands for, or None when this fleet did not issue it."""
+        if not isinstance(token, str) or not _LOG_CURSOR_RE.match(token) or int(token[:10], 16) != self._log_cursor_tag:
+            return None
+        seq = int(token[10:], 16)
+        return seq if seq <= len(self.event_log) else None
+
+    def log_entries(self, category, start_ms, end_ms, events=None, before=None):
+        """The entries of ``category`` stamped within [start_ms, end_ms], newest first, older than ``before``."""
+        entries = []
+        for entry in reversed(self.event_log[:before]):
+            if entry["category"] != category or not start_ms <= entry["timestamp"] <= end_ms:
+                continue
+            if events and entry["event"] not in events:
+                continue
+            entries.append(entry)
+        return entries
+
+    def event_log_entries(self):
+        """Every event log entry, oldest first (copies)."""
+        with self.lock:
+            return [dict(entry) for entry in self.event_log]
 
 
 # ------------------------------------------------------------------ CVE and threat generation
