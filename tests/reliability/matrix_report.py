@@ -17,7 +17,7 @@ import sys
 
 import test_fault_matrix as matrix
 
-READ_COLUMNS = ("account", "groups", "token", "listing", "details", "changes", "action_read", "cves", "threats")
+READ_COLUMNS = matrix.READ_TARGETS
 GLOBAL_COLUMNS = ("account", "groups", "listing", "action_write")
 
 
@@ -79,7 +79,7 @@ def render(results):
     out += ["", "### Inventory plugin (`ansible-inventory --list -vvvv`) and role (`ansible-playbook -vvvv`)", "",
             "| case | outcome | message | seconds |", "|---|---|---|---|"]
     for name, entry in sorted(results.items()):
-        if name.startswith(("inventory-", "role-")):
+        if name.startswith(("inventory-", "inventory_refresh-", "role-")):
             seconds = entry["seconds"] if entry["seconds"] is not None else "(one run)"
             out.append("| `%s` | %s | %s | %s |" % (name, entry["outcome"], (entry["msg"] or "").replace("|", "\\|")[:160],
                                                     seconds))
@@ -87,7 +87,7 @@ def render(results):
             "| case | outcome | requests/retries/throttled | action requests | seconds | message |",
             "|---|---|---|---|---|---|"]
     for name, entry in sorted(results.items()):
-        if name.startswith(("inventory-", "role-", "soak")):
+        if name.startswith(("inventory-", "inventory_refresh-", "role-", "soak")):
             continue
         metrics = entry.get("api_requests") or {}
         out.append("| `%s` | %s | %s/%s/%s | %s | %s | %s |" % (
