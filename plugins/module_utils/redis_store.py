@@ -115,7 +115,7 @@ class RedisStore(object):
             if not self.down:
                 self.down = True
                 self._warn("rate_limit_store %s cannot be used (%s): the pace and the access token are shared"
-                           " only with the tasks of this machine until it answers again; tasks on other machines"
+                           " only with the tasks of this machine until Redis is back; tasks on other machines"
                            " may draw 429 answers meanwhile" % (self.description, _reason(error)))
             raise StoreUnavailable()
         if self.down:
@@ -184,7 +184,11 @@ class RedisPacer(Pacer):
         self._local_clock = local_clock or time.time
         self._own_limits = (self.min_interval, self.window, self.budget)
         self._via_local = False  # the last request was paced by the local pacer
-        self._local_starts = []  # local clock: requests paced locally that the shared state does not know yet
+        # Local clock. This client's last start and answers, for the local pacer to know them after a fallback;
+        # those paced locally, for the shared state to know them when Redis answers again.
+        self._own_start = None
+        self._own_answers = []
+        self._local_starts = []
         self._local_answers = []
 
     @property
@@ -196,23 +200,37 @@ class RedisPacer(Pacer):
         try:
             slept = Pacer.wait_turn(self)
             self._via_local = False
-            return slept
         except StoreUnavailable:
+            if not self._via_local:
+                self._seed_local()
             self._via_local = True
             slept = self._local.wait_turn()
-            self._local_starts = (self._local_starts + [self._local_clock()])[-1:]
-            return slept
+            self._local_starts = [self._local_clock()]
+        self._own_start = self._local_clock()
+        return slept
 
     def record_answer(self):
+        keep = self._own_limits[2] or 1
+        self._own_answers = (self._own_answers + [self._local_clock()])[-keep:]
         if self._via_local:
             self._local.record_answer()
-            keep = self._own_limits[2] or 1
             self._local_answers = (self._local_answers + [self._local_clock()])[-keep:]
             return
         try:
             Pacer.record_answer(self)
         except StoreUnavailable:
             pass  # the request counts as answered when in_flight_seconds have passed: later, never sooner
+
+    def _seed_local(self):
+        """Tell the local pacer this client's own recent requests, paced through Redis: no burst after a fallback."""
+        answers, start = list(self._own_answers), self._own_start
+
+        def seed(state, _now):
+            state["answered"] = sorted(state["answered"] + answers)
+            if start is not None:
+                state["next"] = max(state["next"] or start, start)
+
+        self._local._update(seed)  # pylint: disable=protected-access  # the local pacer's own state step
 
     def close(self):
         self.record_answer()

@@ -169,6 +169,14 @@ def test_redis_down_falls_back_to_the_local_pace_with_one_warning_and_rejoins_wi
     assert len(answered) == 5
 
 
+def test_after_a_fallback_the_local_pace_knows_the_requests_paced_through_redis(server, tmp_path):
+    clock = FakeClock()
+    machine = Machine(server, clock, tmp_path)
+    machine.request()
+    server.connected = False
+    assert machine.request() == pytest.approx(1.0)  # not at once: the local pacer was told of the last start
+
+
 def test_a_store_that_keeps_losing_the_race_falls_back_rather_than_delay_without_bound(server, tmp_path):
     clock = FakeClock()
     machine = Machine(server, clock, tmp_path)
