@@ -117,7 +117,7 @@ class RedisStore(object):
                 self._warn("rate_limit_store %s cannot be used (%s): the pace and the access token are shared"
                            " only with the tasks of this machine until Redis is back; tasks on other machines"
                            " may draw 429 answers meanwhile" % (self.description, _reason(error)))
-            raise StoreUnavailable()
+            raise StoreUnavailable() from None
         if self.down:
             self.down = False
             self._warn("rate_limit_store %s answers again: the pace and the access token are shared through it"
@@ -336,4 +336,3 @@ def shared_state(config, clock=None, sleep=None, warn=None, connection=None):
     if token_cache is not None:
         token_cache = RedisTokenCache(store, config.api_url, config.client_id, config.client_secret, clock=clock)
     return pacer, token_cache
-

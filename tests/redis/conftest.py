@@ -63,9 +63,12 @@ class RedisServer(object):
 
     def command(self, *words):
         """One command's raw answer (enough for KEYS and EXISTS)."""
+        commands = ([("AUTH", self.password)] if self.password else []) + [words]
         with socket.create_connection(("127.0.0.1", self.port), timeout=2) as connection:
-            request = "*%d\r\n" % len(words) + "".join("$%d\r\n%s\r\n" % (len(word), word) for word in words)
-            connection.sendall(request.encode())
+            for command in commands:
+                request = "*%d\r\n" % len(command) + "".join("$%d\r\n%s\r\n" % (len(word), word)
+                                                              for word in command)
+                connection.sendall(request.encode())
             time.sleep(0.05)
             return connection.recv(65536).decode()
 

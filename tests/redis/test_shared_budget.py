@@ -133,3 +133,22 @@ def test_a_wrong_password_in_the_store_url_falls_back_and_never_shows(sim, make_
     assert result["devices"] == 50
     assert len(result["warnings"]) == 1 and "cannot be used" in result["warnings"][0]
     assert password not in result["warnings"][0]
+
+
+def test_a_module_never_returns_the_password_of_the_store_url(sim, make_redis, monkeypatch):
+    """The URL is a module option: its password is masked in the result, the invocation included."""
+    import inprocess
+
+    monkeypatch.setenv("TMPDIR", tempfile.mkdtemp(prefix="oit-module-"))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    password = "redis-proof-module-password-71ad"
+    server = make_redis(password=password)
+    args = options(sim, server.url.replace("redis://", "redis://:%s@" % password))
+    del args["max_devices"]
+    args["_ansible_inject_invocation"] = True
+    run = inprocess.run_module("account_info", args)
+    assert run.exit_code == 0 and not run.failed, run
+    assert run.result["invocation"]["module_args"]["rate_limit_store"] == server.url.replace(
+        "redis://", "redis://:********@")
+    assert password not in run.stdout and not run.warnings
+    assert "opswat_it_access:pace:" in server.command("KEYS", "*")  # the password was used: the pace is there

@@ -29,8 +29,8 @@ def test_argument_spec_has_every_option_with_its_env_fallback_and_no_log():
     assert set(spec) == set(EXPECTED_ENV)
     for name, env in EXPECTED_ENV.items():
         assert spec[name]["fallback"][1] == [name, env]
-    assert [name for name in spec if spec[name].get("no_log")] == ["access_token", "client_secret",
-                                                                          "rate_limit_store_password"]
+    no_log = [name for name in spec if spec[name].get("no_log")]
+    assert no_log == ["access_token", "client_secret", "rate_limit_store_password"]
     assert spec["rate_limit_store"]["default"] == "local"
     assert spec["api_url"]["default"] == "https://gears.opswat.com"
     assert spec["requests_per_minute"]["default"] == 10
