@@ -216,6 +216,7 @@ gate-reliability-oldest: venv-oldest sync
 
 # The benchmark's small version (counts, never timings), so `make bench` cannot rot.
 gate-bench-quick: venv-primary sync
+	@command -v redis-server >/dev/null || $(call apt_install,redis-server)
 	@$(IN_TREE) $(PRIMARY) $(SIMULATOR) $(GATE) bench-quick $(PYTEST) tests/benchmarks
 
 gate-execution-environment: venv-primary sync

@@ -193,6 +193,7 @@ CONNECTION_OPTIONS = {
     ),
     "rate_limit_key": dict(
         type="str",
+        no_log=False,
         env="OPSWAT_RATE_LIMIT_KEY",
         description=[
             "The name of the account's pace, instead of one derived from O(api_url) and O(client_id) (or the"
@@ -254,8 +255,8 @@ def argument_spec():
         entry = dict(type=option["type"], fallback=(_environment_fallback, [name, option["env"]]))
         if "default" in option:
             entry["default"] = option["default"]
-        if option.get("no_log"):
-            entry["no_log"] = True
+        if "no_log" in option:
+            entry["no_log"] = option["no_log"]  # False: a name that only looks like a secret's (rate_limit_key)
         spec[name] = entry
     return spec
 

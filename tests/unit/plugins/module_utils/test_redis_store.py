@@ -287,7 +287,8 @@ def test_a_bad_store_is_an_error_naming_the_option_and_never_the_password(url, r
 def test_the_choice_is_made_in_one_place(tmp_path):
     local_pacer, local_cache = shared_state(make_config(token_cache=True, access_token=None, client_id=CLIENT_ID,
                                                         client_secret=CLIENT_SECRET))
-    assert type(local_pacer) is SharedPacer and type(local_cache) is TokenCache
+    assert isinstance(local_pacer, SharedPacer) and not isinstance(local_pacer, RedisPacer)
+    assert isinstance(local_cache, TokenCache) and not isinstance(local_cache, RedisTokenCache)
     pacer, cache = shared_state(store_config(token_cache=True, access_token=None, client_id=CLIENT_ID,
                                              client_secret=CLIENT_SECRET), connection=fakeredis.FakeRedis())
     assert isinstance(pacer, RedisPacer) and isinstance(cache, RedisTokenCache)
