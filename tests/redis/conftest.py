@@ -66,8 +66,8 @@ class RedisServer(object):
         commands = ([("AUTH", self.password)] if self.password else []) + [words]
         with socket.create_connection(("127.0.0.1", self.port), timeout=2) as connection:
             for command in commands:
-                request = "*%d\r\n" % len(command) + "".join("$%d\r\n%s\r\n" % (len(word), word)
-                                                              for word in command)
+                parts = ["$%d\r\n%s\r\n" % (len(word), word) for word in command]
+                request = "*%d\r\n" % len(command) + "".join(parts)
                 connection.sendall(request.encode())
             time.sleep(0.05)
             return connection.recv(65536).decode()
