@@ -152,3 +152,24 @@ def test_a_module_never_returns_the_password_of_the_store_url(sim, make_redis, m
         "redis://", "redis://:********@")
     assert password not in run.stdout and not run.warnings
     assert "opswat_it_access:pace:" in server.command("KEYS", "*")  # the password was used: the pace is there
+
+
+def test_the_inventory_plugin_uses_the_store(sim, make_redis, tmp_path):
+    """ansible-inventory with the store in the environment (as the AWX credential sets it): its pace and its token
+    are in Redis, and the password of the store appears nowhere in its output at -vvvv."""
+    import ansible_runs
+
+    password = "redis-proof-inventory-password-2f9c"
+    server = make_redis(password=password)
+    source = dict(plugin="opswat.it_access.devices", api_url=sim.url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                  requests_per_minute=int(LIMIT * 60 / WINDOW), rate_limit_window=WINDOW, max_devices=100)
+    environment = dict(ANSIBLE_INVENTORY_ENABLED="opswat.it_access.devices", ANSIBLE_INVENTORY_UNPARSED_FAILED="1",
+                       OPSWAT_RATE_LIMIT_STORE=server.url, OPSWAT_RATE_LIMIT_STORE_PASSWORD=password,
+                       TMPDIR=tempfile.mkdtemp(prefix="oit-inventory-"))
+    run, data = ansible_runs.run_inventory(tmp_path, {"devices.opswat.yml": source}, [CLIENT_SECRET, password],
+                                           env=environment)
+    assert run.returncode == 0, run.output
+    assert len(data["_meta"]["hostvars"]) == 100
+    keys = server.command("KEYS", "*")
+    assert "opswat_it_access:pace:" in keys and "opswat_it_access:token:" in keys
+    assert "cannot be used" not in run.output
