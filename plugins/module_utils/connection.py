@@ -168,8 +168,8 @@ CONNECTION_OPTIONS = {
             " conservative is in force for all.",
             "It needs the Python library C(redis) on the host that runs the task (the collection's execution"
             " environment has it); without it, a Redis URL fails the task before any request.",
-            "When Redis cannot be reached within 1 second, or answers an error, the task goes on with V(local)"
-            " and warns; the next request tries Redis again.",
+            "When Redis cannot be reached within 1 second, answers an error, or has not made a reservation within"
+            " 2 seconds, the task goes on with V(local) and warns; the next request tries Redis again.",
             "A password may be given in the URL (C(redis://:password@host)) or, better, in"
             " O(rate_limit_store_password); it never appears in a message.",
         ],

@@ -47,8 +47,10 @@ from ansible_collections.opswat.it_access.plugins.module_utils.ratelimit import 
 CONNECT_TIMEOUT_SECONDS = 1.0
 ANSWER_TIMEOUT_SECONDS = 1.0
 KEY_PREFIX = "opswat_it_access:"
-# A compare-and-set that keeps losing to other clients falls back rather than delay the request without bound.
+# A step that keeps losing its compare-and-set to other clients, or whose Redis is slow, falls back rather than delay
+# the request without bound: after this many attempts, or once this many seconds have passed.
 MAX_STEP_ATTEMPTS = 20
+MAX_STEP_SECONDS = 2.0
 # How long the limits a client wrote stay in force after its last request: two of its windows and spacings.
 LIMITS_KEPT_WINDOWS = 2
 
@@ -108,16 +110,24 @@ class RedisStore(object):
         self._compare_and_set = self._redis.register_script(COMPARE_AND_SET)
         self.down = False  # the last operation failed
 
+    def give_up(self, reason):
+        """Raise ``StoreUnavailable``, warning first unless this outage was already reported."""
+        if not self.down:
+            self.down = True
+            self._warn("rate_limit_store %s cannot be used (%s): the pace and the access token are shared"
+                       " only with the tasks of this machine until Redis is back; tasks on other machines"
+                       " may draw 429 answers meanwhile" % (self.description, reason))
+        raise StoreUnavailable()
+
     def _run(self, operation):
         try:
             result = operation()
         except (redis.RedisError, OSError, ValueError) as error:
-            if not self.down:
-                self.down = True
-                self._warn("rate_limit_store %s cannot be used (%s): the pace and the access token are shared"
-                           " only with the tasks of this machine until Redis is back; tasks on other machines"
-                           " may draw 429 answers meanwhile" % (self.description, _reason(error)))
-            raise StoreUnavailable() from None
+            reason = _reason(error)
+        else:
+            reason = None
+        if reason is not None:  # raised outside the except block: the error is not chained to it
+            self.give_up(reason)
         if self.down:
             self.down = False
             self._warn("rate_limit_store %s answers again: the pace and the access token are shared through it"
@@ -182,6 +192,7 @@ class RedisPacer(Pacer):
         self._store = store
         self._local = local
         self._local_clock = local_clock or time.time
+        self._monotonic = time.monotonic  # an attribute, so that tests can move it
         self._own_limits = (self.min_interval, self.window, self.budget)
         self._via_local = False  # the last request was paced by the local pacer
         # Local clock. This client's last start and answers, for the local pacer to know them after a fallback;
@@ -239,7 +250,10 @@ class RedisPacer(Pacer):
 
     def _update(self, step, *args):
         """Apply ``step(state, now, *args)`` to the shared state, atomically, in Redis time."""
+        started = self._monotonic()
         for _attempt in range(MAX_STEP_ATTEMPTS):
+            if self._monotonic() - started > MAX_STEP_SECONDS:
+                break
             local_now = self._local_clock()  # before the read: the offset below errs late, never early
             now, raw = self._store.read(self.key)
             state = parse_state(raw) if raw is not None and len(raw) <= MAX_STATE_BYTES else parse_state(b"")
@@ -251,7 +265,8 @@ class RedisPacer(Pacer):
             if self._store.compare_and_set(self.key, raw, serialize_state(state), ttl):
                 self._local_starts, self._local_answers = [], []
                 return result
-        raise StoreUnavailable()
+        self._store.give_up("no reservation could be made within %g s: Redis is slow, or too many clients write at"
+                            " once" % MAX_STEP_SECONDS)
 
     def _rejoin(self, state, offset):
         """Write the requests paced locally (while Redis could not be used) into the shared state, in its time."""

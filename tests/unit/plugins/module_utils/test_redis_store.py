@@ -180,9 +180,27 @@ def test_after_a_fallback_the_local_pace_knows_the_requests_paced_through_redis(
 def test_a_store_that_keeps_losing_the_race_falls_back_rather_than_delay_without_bound(server, tmp_path):
     clock = FakeClock()
     machine = Machine(server, clock, tmp_path)
-    machine.store.compare_and_set = lambda *args: False
+    attempts = []
+    machine.store.compare_and_set = lambda *args: attempts.append(args) and False
+    assert machine.request() == 0.0
+    assert not machine.pacer.shared and len(attempts) == redis_store.MAX_STEP_ATTEMPTS
+    assert len(machine.warnings) == 1 and "no reservation could be made" in machine.warnings[0]
+
+
+def test_a_slow_store_falls_back_within_a_bounded_time(server, tmp_path):
+    clock = FakeClock()
+    machine = Machine(server, clock, tmp_path)
+    elapsed = [0.0]
+    machine.pacer._monotonic = lambda: elapsed[0]
+
+    def slow_and_lost(*args):
+        elapsed[0] += 0.9  # each compare-and-set takes 0.9 s, and another client wins it
+        return False
+
+    machine.store.compare_and_set = slow_and_lost
     assert machine.request() == 0.0
     assert not machine.pacer.shared
+    assert elapsed[0] <= redis_store.MAX_STEP_SECONDS + 0.9
 
 
 def test_the_store_connects_with_short_timeouts_and_no_retries():
