@@ -73,8 +73,8 @@ SIMULATOR       := PYTHONPATH="$(TREE)/tests/simulator"
 # A pytest gate: a missing directory (exit 4) or no test collected (exit 5) fails it, as a gate testing nothing.
 PYTEST          := python -m pytest -q -p no:cacheprovider
 NOX             := "$(VENV_NOX)/bin/nox" --envdir "$(NOX_DIR)" --reuse-existing-virtualenvs --no-install -s
-# apt_install(package): rsync (the tree copy), when the repository has .sh files shellcheck, and Java 17 for the
-# eda gate (ansible-rulebook); root only.
+# apt_install(package): rsync (the tree copy), redis-server (the redis gate), Java 17 for the eda gate
+# (ansible-rulebook) and, when the repository has .sh files, shellcheck; root only.
 apt_install = { [ "$$(id -u)" = 0 ] && echo "--- installing $(1) with apt-get" && apt-get update -qq && \
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; } || { echo "ERROR: install $(1)" >&2; false; }
 # Two make runs in one checkout share the venvs, the tree copy and the gate records: every public target that
@@ -84,12 +84,12 @@ LOCKED          := $(CI)/gates locked
 # ---- gates, in the order `make test` runs them (ansible-test first) ---------------------------------------
 GATES := sanity units units-oldest integration simulator functional functional-oldest reliability reliability-oldest \
          bench-quick lint extra-checks ansible-lint docs-lint docs-site changelog-lint build-install eda \
-         execution-environment galaxy-importer molecule
+         execution-environment galaxy-importer molecule redis
 
 # run_gates(gates, setup targets): set up, run every gate even when one fails, print the summary.
 run_gates = @$(LOCKED) $(CI)/gates run "$(2)" $(1)
 
-.PHONY: help test sanity units integration functional reliability soak ee fragments lint docs-lint docs-site changelog-lint \
+.PHONY: redis help test sanity units integration functional reliability soak ee fragments lint docs-lint docs-site changelog-lint \
         build-install importer molecule sim-tests demo docs build simulator bench clean setup venvs do-soak do-build \
         do-docs do-demo do-bench venv-primary venv-oldest venv-nox venv-eda java sync pybin eda $(addprefix gate-,$(GATES))
 
@@ -132,6 +132,8 @@ build-install: ## Build the tarball, install it, ansible-doc every plugin, run t
 	$(call run_gates,build-install,venv-primary)
 importer: ## galaxy-importer on a built tarball (nox -s build-import-check)
 	$(call run_gates,galaxy-importer,venv-nox)
+redis: ## rate_limit_store with a real redis-server: two machines on one budget, the fallback
+	$(call run_gates,redis,venv-primary)
 molecule: ## molecule test for every scenario
 	$(call run_gates,molecule,venv-primary)
 eda: ## The event sources and the rulebook under the real ansible-rulebook (Java 17), collection from its tarball
@@ -221,6 +223,7 @@ gate-reliability-oldest: venv-oldest sync
 
 # The benchmark's small version (counts, never timings), so `make bench` cannot rot.
 gate-bench-quick: venv-primary sync
+	@command -v redis-server >/dev/null || $(call apt_install,redis-server)
 	@$(IN_TREE) $(PRIMARY) $(SIMULATOR) $(GATE) bench-quick $(PYTEST) tests/benchmarks
 
 # eda: ansible-rulebook (the eda venv's bin/ first on PATH: it shells out to ansible-galaxy) runs the rulebooks
@@ -262,6 +265,13 @@ gate-build-install: venv-primary sync
 gate-galaxy-importer: venv-nox sync
 	@$(IN_TREE) $(GATE) galaxy-importer bash -c '$(NOX) build-import-check 2>&1 | tee "$(BUILD)/importer.log" \
 	  && ! grep -A20 "Galaxy importer emitted" "$(BUILD)/importer.log"'
+
+# rate_limit_store against a real redis-server (Debian's package, installed when missing and root) and the simulator;
+# the Python client comes with the venv (requirements-primary.txt), requirements-redis.txt names it for other venvs.
+gate-redis: venv-primary sync
+	@command -v redis-server >/dev/null || $(call apt_install,redis-server)
+	@$(PRIMARY) python -m pip install -q -r requirements-redis.txt 2> >(grep -v 'is ignored' >&2)
+	@$(IN_TREE) $(PRIMARY) $(SIMULATOR) $(GATE) redis $(PYTEST) tests/redis
 
 gate-molecule: venv-primary sync
 	@$(IN_TREE) $(PRIMARY) OPSWAT_REQUESTS_PER_MINUTE=$(MOLECULE_RPM) \

@@ -67,6 +67,44 @@ options:
       - 'With a plain C(http://) O(api_url), the proxy sees the access token: a warning says so.'
       - 'Environment variable: E(OPSWAT_PROXY_URL).'
     type: str
+  rate_limit_key:
+    description:
+      - The name of the account's pace, instead of one derived from O(api_url) and O(client_id) (or the access token).
+        Give it the same value in every task whose requests count against one limit, for example two OAuth applications
+        of one account.
+      - Only a hash of it is stored, locally or in O(rate_limit_store).
+      - 'Environment variable: E(OPSWAT_RATE_LIMIT_KEY).'
+    type: str
+  rate_limit_store:
+    default: local
+    description:
+      - Where the pace (O(requests_per_minute)) and the cached access token (O(token_cache)) of the account are
+        shared.
+      - V(local) (the default) shares them between the tasks of this machine, through files of the user's own under
+        the system temp directory.
+      - 'A C(redis://host:port/db) or C(rediss://) (TLS) URL shares them, per account, with every machine that uses
+        the same Redis: AWX or Automation Controller jobs, parallel CI runners, event-driven jobs. Each request
+        then costs four Redis round trips (a few more when it waits its turn). The pace is reserved atomically in
+        Redis'' own time; when clients of one account set different O(requests_per_minute), the most conservative
+        is in force for all.'
+      - It needs the Python library C(redis) on the host that runs the task (the collection's execution environment
+        has it); without it, a Redis URL fails the task before any request.
+      - When Redis cannot be reached within 1 second, answers an error, or has not made a reservation within 2 seconds,
+        the task goes on with V(local) and warns; the next request tries Redis again.
+      - A password may be given in the URL (C(redis://:password@host)) or, better, in O(rate_limit_store_password);
+        it never appears in a message.
+      - 'Environment variable: E(OPSWAT_RATE_LIMIT_STORE).'
+    type: str
+  rate_limit_store_ca_path:
+    description:
+      - A PEM file of CA certificates to verify a C(rediss://) O(rate_limit_store) with, instead of the system store.
+      - 'Environment variable: E(OPSWAT_RATE_LIMIT_STORE_CA_PATH).'
+    type: path
+  rate_limit_store_password:
+    description:
+      - The password of the Redis of O(rate_limit_store) (Redis C(AUTH)). A password in the URL takes precedence.
+      - 'Environment variable: E(OPSWAT_RATE_LIMIT_STORE_PASSWORD).'
+    type: str
   rate_limit_timeout:
     default: 300
     description:
@@ -191,6 +229,52 @@ options:
       - 'Environment variable: E(OPSWAT_PROXY_URL).'
     env:
       - name: OPSWAT_PROXY_URL
+    type: str
+  rate_limit_key:
+    description:
+      - The name of the account's pace, instead of one derived from O(api_url) and O(client_id) (or the access token).
+        Give it the same value in every task whose requests count against one limit, for example two OAuth applications
+        of one account.
+      - Only a hash of it is stored, locally or in O(rate_limit_store).
+      - 'Environment variable: E(OPSWAT_RATE_LIMIT_KEY).'
+    env:
+      - name: OPSWAT_RATE_LIMIT_KEY
+    type: str
+  rate_limit_store:
+    default: local
+    description:
+      - Where the pace (O(requests_per_minute)) and the cached access token (O(token_cache)) of the account are
+        shared.
+      - V(local) (the default) shares them between the tasks of this machine, through files of the user's own under
+        the system temp directory.
+      - 'A C(redis://host:port/db) or C(rediss://) (TLS) URL shares them, per account, with every machine that uses
+        the same Redis: AWX or Automation Controller jobs, parallel CI runners, event-driven jobs. Each request
+        then costs four Redis round trips (a few more when it waits its turn). The pace is reserved atomically in
+        Redis'' own time; when clients of one account set different O(requests_per_minute), the most conservative
+        is in force for all.'
+      - It needs the Python library C(redis) on the host that runs the task (the collection's execution environment
+        has it); without it, a Redis URL fails the task before any request.
+      - When Redis cannot be reached within 1 second, answers an error, or has not made a reservation within 2 seconds,
+        the task goes on with V(local) and warns; the next request tries Redis again.
+      - A password may be given in the URL (C(redis://:password@host)) or, better, in O(rate_limit_store_password);
+        it never appears in a message.
+      - 'Environment variable: E(OPSWAT_RATE_LIMIT_STORE).'
+    env:
+      - name: OPSWAT_RATE_LIMIT_STORE
+    type: str
+  rate_limit_store_ca_path:
+    description:
+      - A PEM file of CA certificates to verify a C(rediss://) O(rate_limit_store) with, instead of the system store.
+      - 'Environment variable: E(OPSWAT_RATE_LIMIT_STORE_CA_PATH).'
+    env:
+      - name: OPSWAT_RATE_LIMIT_STORE_CA_PATH
+    type: path
+  rate_limit_store_password:
+    description:
+      - The password of the Redis of O(rate_limit_store) (Redis C(AUTH)). A password in the URL takes precedence.
+      - 'Environment variable: E(OPSWAT_RATE_LIMIT_STORE_PASSWORD).'
+    env:
+      - name: OPSWAT_RATE_LIMIT_STORE_PASSWORD
     type: str
   rate_limit_timeout:
     default: 300

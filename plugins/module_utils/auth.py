@@ -92,6 +92,7 @@ class TokenCache(object):
         self._clock = clock or time.time
         self.store_error = None  # why the last store() failed (no secret: a path and the system's message)
         self._cipher = None
+        self.name = None
         self.path = None
         if not HAS_CRYPTOGRAPHY:
             return
@@ -99,7 +100,9 @@ class TokenCache(object):
         identity = "\n".join((api_url, client_id)).encode("utf-8")
         secret = client_secret.encode("utf-8")
         self._cipher = AESGCM(_derive(secret, b"encrypt", identity, KEY_BYTES))
-        self.path = os.path.join(self.directory, "token-%s" % _derive(secret, b"file name", identity, 32).hex())
+        # The entry's name: a digest that reveals neither the secret nor the client id (a Redis key uses it too).
+        self.name = _derive(secret, b"file name", identity, 32).hex()
+        self.path = os.path.join(self.directory, "token-%s" % self.name)
 
     def load(self):
         """``(token, expires_at)`` of a cached token still valid now, or None."""
@@ -113,23 +116,36 @@ class TokenCache(object):
         if self._cipher is None:
             self.store_error = NO_CRYPTOGRAPHY
             return False
-        header = bytes((FORMAT_VERSION,))
-        nonce = os.urandom(NONCE_BYTES)
-        plaintext = json.dumps(dict(expires_at=float(expires_at), token=token), sort_keys=True).encode("utf-8")
-        try:
-            replace_private_file(self.path, header + nonce + self._cipher.encrypt(nonce, plaintext, header))
-            return True
-        except (OSError, IOError) as error:
-            self.store_error = "%s is unusable (%s)" % (self.directory, describe_os_error(error))
-            return False
+        return self._write(self._seal(token, expires_at), expires_at)
 
     def discard(self, token):
         """Forget ``token`` (the service rejected it), unless another task has cached a newer one meanwhile."""
         entry = self._read()
         if entry is not None and hmac.compare_digest(entry[0].encode("utf-8"), token.encode("utf-8")):
-            remove_file(self.path)
+            self._remove()
+
+    # ------------------------------------------------------------------ where the entry is kept (here: a file)
+
+    def _write(self, sealed, expires_at):  # pylint: disable=unused-argument  # a store with expiry uses it
+        """Keep the ``sealed`` entry; returns whether it was written (else ``store_error`` says why)."""
+        try:
+            replace_private_file(self.path, sealed)
+            return True
+        except (OSError, IOError) as error:
+            self.store_error = "%s is unusable (%s)" % (self.directory, describe_os_error(error))
+            return False
+
+    def _remove(self):
+        remove_file(self.path)
 
     # ------------------------------------------------------------------ the file format
+
+    def _seal(self, token, expires_at):
+        """The entry's bytes: ``version | nonce | AES-GCM(token and expiry)``."""
+        header = bytes((FORMAT_VERSION,))
+        nonce = os.urandom(NONCE_BYTES)
+        plaintext = json.dumps(dict(expires_at=float(expires_at), token=token), sort_keys=True).encode("utf-8")
+        return header + nonce + self._cipher.encrypt(nonce, plaintext, header)
 
     def _read(self):
         """The file's entry, expired or not, or None. A symlink in place of the file is not followed."""

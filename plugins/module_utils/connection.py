@@ -151,6 +151,57 @@ CONNECTION_OPTIONS = {
             " of seconds greater than 0.",
         ],
     ),
+    # The store shared by many machines: redis_store.py, docs/rate-limits.md and docs/awx.md.
+    "rate_limit_store": dict(
+        type="str",
+        default="local",
+        env="OPSWAT_RATE_LIMIT_STORE",
+        description=[
+            "Where the pace (O(requests_per_minute)) and the cached access token (O(token_cache)) of the account"
+            " are shared.",
+            "V(local) (the default) shares them between the tasks of this machine, through files of the user's"
+            " own under the system temp directory.",
+            "A C(redis://host:port/db) or C(rediss://) (TLS) URL shares them, per account, with every machine"
+            " that uses the same Redis: AWX or Automation Controller jobs, parallel CI runners, event-driven"
+            " jobs. Each request then costs four Redis round trips (a few more when it waits its turn). The pace is reserved atomically in"
+            " Redis' own time; when clients of one account set different O(requests_per_minute), the most"
+            " conservative is in force for all.",
+            "It needs the Python library C(redis) on the host that runs the task (the collection's execution"
+            " environment has it); without it, a Redis URL fails the task before any request.",
+            "When Redis cannot be reached within 1 second, answers an error, or has not made a reservation within"
+            " 2 seconds, the task goes on with V(local) and warns; the next request tries Redis again.",
+            "A password may be given in the URL (C(redis://:password@host)) or, better, in"
+            " O(rate_limit_store_password); it never appears in a message.",
+        ],
+    ),
+    "rate_limit_store_password": dict(
+        type="str",
+        no_log=True,
+        env="OPSWAT_RATE_LIMIT_STORE_PASSWORD",
+        description=[
+            "The password of the Redis of O(rate_limit_store) (Redis C(AUTH)). A password in the URL takes"
+            " precedence.",
+        ],
+    ),
+    "rate_limit_store_ca_path": dict(
+        type="path",
+        env="OPSWAT_RATE_LIMIT_STORE_CA_PATH",
+        description=[
+            "A PEM file of CA certificates to verify a C(rediss://) O(rate_limit_store) with, instead of the"
+            " system store.",
+        ],
+    ),
+    "rate_limit_key": dict(
+        type="str",
+        no_log=False,
+        env="OPSWAT_RATE_LIMIT_KEY",
+        description=[
+            "The name of the account's pace, instead of one derived from O(api_url) and O(client_id) (or the"
+            " access token). Give it the same value in every task whose requests count against one limit, for"
+            " example two OAuth applications of one account.",
+            "Only a hash of it is stored, locally or in O(rate_limit_store).",
+        ],
+    ),
     "max_listing_pages": dict(
         type="int",
         default=10000,
@@ -204,8 +255,8 @@ def argument_spec():
         entry = dict(type=option["type"], fallback=(_environment_fallback, [name, option["env"]]))
         if "default" in option:
             entry["default"] = option["default"]
-        if option.get("no_log"):
-            entry["no_log"] = True
+        if "no_log" in option:
+            entry["no_log"] = option["no_log"]  # False: a name that only looks like a secret's (rate_limit_key)
         spec[name] = entry
     return spec
 
@@ -272,7 +323,8 @@ class ConnectionConfig(object):
     def __init__(self, api_url=DEFAULT_API_URL, access_token=None, client_id=None, client_secret=None,
                  validate_certs=True, ca_path=None, timeout=30.0, requests_per_minute=10,
                  rate_limit_timeout=300.0, rate_limit_window=60.0, token_cache=True, proxy_url=None,
-                 max_listing_pages=CONNECTION_OPTIONS["max_listing_pages"]["default"]):
+                 max_listing_pages=CONNECTION_OPTIONS["max_listing_pages"]["default"], rate_limit_store="local",
+                 rate_limit_store_password=None, rate_limit_store_ca_path=None, rate_limit_key=None):
         self.api_url = api_url.rstrip("/")
         self.access_token = access_token
         self.client_id = client_id
@@ -286,6 +338,10 @@ class ConnectionConfig(object):
         self.token_cache = bool(token_cache)
         self.max_listing_pages = int(max_listing_pages)
         self.proxy_url = proxy_url
+        self.rate_limit_store = rate_limit_store or "local"
+        self.rate_limit_store_password = rate_limit_store_password
+        self.rate_limit_store_ca_path = rate_limit_store_ca_path
+        self.rate_limit_key = rate_limit_key
         # How far above 60 / requests_per_minute the pacer spaces requests (ratelimit.pace_interval).
         self.pace_margin = PACE_MARGIN
         self.warnings = []
@@ -293,7 +349,8 @@ class ConnectionConfig(object):
     @property
     def secrets(self):
         """Values that must never appear in any output."""
-        return [value for value in (self.access_token, self.client_secret) if value]
+        return [value for value in (self.access_token, self.client_secret, self.rate_limit_store_password,
+                                    store_url_password(self.rate_limit_store)) if value]
 
 
 def _is_number(value):
@@ -351,6 +408,7 @@ def _check_values(values):
     if values["proxy_url"]:
         _check_url("proxy_url", values["proxy_url"], ("http", "https"))
     _check_rate_limits(values)
+    _check_rate_limit_store(values)
     if values["max_listing_pages"] < 1:
         raise InputError("max_listing_pages", "must be at least 1, got %r" % (values["max_listing_pages"],))
     return parts
@@ -401,6 +459,55 @@ def _check_rate_limits(values):
                          " of seconds, got %s" % budget)
 
 
+STORE_SCHEMES = ("redis", "rediss")
+NO_REDIS = ("is a Redis URL, which needs the Python library redis on the host that runs this task: install it"
+            " (pip install redis; the collection's execution environment has it), or set rate_limit_store: local")
+
+
+def store_url_password(url):
+    """The password a Redis URL of ``rate_limit_store`` holds, or None."""
+    try:
+        parts = urlsplit(url or "")
+        return parts.password if parts.scheme in STORE_SCHEMES else None
+    except ValueError:
+        return None
+
+
+def _store_for_messages(url):
+    """``url`` with its password masked: a message may quote the URL, never the password."""
+    password = store_url_password(url)
+    return url.replace(":%s@" % password, ":********@") if password else url
+
+
+def _check_rate_limit_store(values):
+    """``local``, or a redis:// or rediss:// URL with a host, a valid port and a database number, and the redis
+    library installed (a configuration error before any request: only a Redis unreachable at run time falls back)."""
+    url = values["rate_limit_store"]
+    if url in (None, "local"):
+        return
+    shown = _store_for_messages(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise InputError("rate_limit_store", "is not a valid URL, got %r" % shown) from None
+    try:
+        port = parts.port  # ValueError for a port that is not a number, or past 65535
+    except ValueError:
+        port = -1
+    if parts.scheme not in STORE_SCHEMES or not parts.hostname:
+        raise InputError("rate_limit_store", "must be local, or a redis:// or rediss:// URL with a host, got %r"
+                         % shown)
+    if port is not None and not 1 <= port <= 65535:
+        raise InputError("rate_limit_store", "the port must be a number from 1 to 65535, got %r" % shown)
+    if parts.path.strip("/") and not parts.path.strip("/").isdigit():
+        raise InputError("rate_limit_store", "the path must be a database number (redis://host:6379/0), got %r"
+                         % shown)
+    import importlib.util
+
+    if importlib.util.find_spec("redis") is None:
+        raise InputError("rate_limit_store", NO_REDIS)
+
+
 def _from_environment(error, sources):
     """``error`` (an ``InputError``) with the environment variable its option came from, if it did."""
     variable = sources.get(error.option)
@@ -440,7 +547,8 @@ def _resolved_values(params):
     for name, option in CONNECTION_OPTIONS.items():
         if values[name] is None and "default" in option:
             values[name] = option["default"]
-    for name in ("access_token", "client_id", "client_secret", "api_url", "ca_path", "proxy_url"):
+    for name in ("access_token", "client_id", "client_secret", "api_url", "ca_path", "proxy_url", "rate_limit_store",
+                 "rate_limit_store_password", "rate_limit_store_ca_path", "rate_limit_key"):
         if isinstance(values[name], str) and not values[name].strip():
             values[name] = None
     return values

@@ -115,6 +115,14 @@ def pace_key(api_url, client_id=None, access_token=None):
     return hashlib.sha256(("%s\n%s" % (normalised_url(api_url), identity)).encode("utf-8")).hexdigest()
 
 
+def account_pace_key(config):
+    """The name of the account's pace: of ``rate_limit_key`` when the user set one (two OAuth applications of one
+    account share one limit), else ``pace_key``. A sha256 either way: nothing the user wrote is stored in clear."""
+    if config.rate_limit_key:
+        return hashlib.sha256(("rate_limit_key\n" + config.rate_limit_key).encode("utf-8")).hexdigest()
+    return pace_key(config.api_url, client_id=config.client_id, access_token=config.access_token)
+
+
 def empty_state():
     """The shared state: the last reserved start, answer times (ascending) and ``{request id: [start, deadline]}``."""
     return {"next": None, "answered": [], "in_flight": {}}
@@ -146,18 +154,13 @@ class Pacer(object):
         slept = 0.0
         slot = None
         while True:
-            now = self._clock()
-            if slot is not None:
-                # This process slept until its slot: a clock that lags behind the sleep (set back) must not loop.
-                now = max(now, slot)
             self._id_counter += 1
             request_id = "%s-%d" % (self._id_prefix, self._id_counter)
-            slot, started = self._update(self._claim, now, slot, request_id)
+            slot, delay = self._update(self._claim, slot, request_id)
             self._last_start = slot
-            if started:
+            if delay is None:
                 self._in_flight_id = request_id if self.window is not None else None
                 return slept
-            delay = slot - now
             self._sleep(delay)
             slept += delay
 
@@ -165,7 +168,7 @@ class Pacer(object):
         """The request started by the last ``wait_turn()`` has its answer (any answer, or a failure): now."""
         request_id, self._in_flight_id = self._in_flight_id, None
         if request_id is not None:
-            self._update(self._answer, self._clock(), request_id)
+            self._update(self._answer, request_id)
 
     def close(self):
         """Mark the request still in flight as answered, so that other processes stop counting it.
@@ -177,28 +180,33 @@ class Pacer(object):
     # ---------------------------------------------------------------- the rules, applied to a state
 
     def _update(self, step, *args):
-        """Apply ``step(state, *args)`` to the state and return its result (here: this process's own state)."""
-        return step(self._state, *args)
+        """Apply ``step(state, now, *args)`` to the state and return its result (here: this process's own state)."""
+        return step(self._state, self._clock(), *args)
 
     def _claim(self, state, now, slot, request_id):
-        """Start a request now, or reserve the slot to come back at. Returns ``(slot, started)``.
+        """Start a request now, or reserve the slot to come back at. Returns ``(slot, seconds to sleep)``, the
+        seconds None when the request starts now.
 
         ``slot`` is None for a new request (it takes the next slot of the queue), else the slot it was given.
         No side effect but on ``state``: the same step may be applied again to another state after a fallback.
         """
+        if slot is not None:
+            # This process slept until its slot: a clock that lags behind the sleep (set back) must not loop.
+            now = max(now, slot)
         self._prune(state, now)
         if slot is None:
             # Knowing already when the window budget allows a start saves a wasted slot in the queue.
             slot = self._next_slot(state, self._window_clear_at(state, now))
         if slot > now:
-            return slot, False
+            return slot, slot - now
         clear_at = self._window_clear_at(state, now)
         if clear_at > now:
             # Someone's answer came late, or a request is still in flight: back into the queue, after it.
-            return self._next_slot(state, clear_at), False
+            slot = self._next_slot(state, clear_at)
+            return slot, slot - now
         if self.window is not None:
             state["in_flight"][request_id] = [now, now + self.in_flight_seconds]
-        return slot, True
+        return slot, None
 
     def _answer(self, state, now, request_id):
         state["in_flight"].pop(request_id, None)
@@ -266,6 +274,7 @@ class SharedPacer(Pacer):
         return self._shared
 
     def _update(self, step, *args):
+        args = (self._clock(),) + args
         if self._shared:
             try:
                 result, self._state = self._update_file(step, args)
@@ -324,9 +333,8 @@ def default_pacer(config, clock=None, sleep=None, on_fallback=None):
 
     ``clock`` must be wall-clock time (``time.time``): the state file is read by other processes.
     """
-    key = pace_key(config.api_url, client_id=config.client_id, access_token=config.access_token)
-    return SharedPacer(pace_interval(config), key, clock=clock or time.time, sleep=sleep, on_fallback=on_fallback,
-                       window=config.rate_limit_window, budget=window_budget(config),
+    return SharedPacer(pace_interval(config), account_pace_key(config), clock=clock or time.time, sleep=sleep,
+                       on_fallback=on_fallback, window=config.rate_limit_window, budget=window_budget(config),
                        in_flight_seconds=IN_FLIGHT_TIMEOUTS * config.timeout)
 
 

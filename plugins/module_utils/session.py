@@ -21,10 +21,12 @@ import random
 import time
 from urllib.parse import urlsplit
 
-from ansible_collections.opswat.it_access.plugins.module_utils.auth import Auth, default_token_cache
+from ansible_collections.opswat.it_access.plugins.module_utils.auth import Auth
+from ansible_collections.opswat.it_access.plugins.module_utils.connection import store_url_password
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import (
     ApiError, NotFoundError, TransportError, UnexpectedResponseError)
-from ansible_collections.opswat.it_access.plugins.module_utils.ratelimit import ThrottlePolicy, default_pacer
+from ansible_collections.opswat.it_access.plugins.module_utils.ratelimit import ThrottlePolicy
+from ansible_collections.opswat.it_access.plugins.module_utils.redis_store import shared_state
 from ansible_collections.opswat.it_access.plugins.module_utils.redact import Redactor
 from ansible_collections.opswat.it_access.plugins.module_utils.transport import (
     DROPPED, HAS_REQUESTS, NOT_SENT, TIMEOUT, TLS, RequestsTransport, TransportFailure)
@@ -97,14 +99,17 @@ class Session(object):
 
         self.throttle = ThrottlePolicy(config.rate_limit_timeout, clock=wall_clock, sleep=self._sleep, log=self.log,
                                        redact=self.redact)
-        if token_cache is None:
-            token_cache = default_token_cache(config, clock=clock)
+        if pacer is None or token_cache is None:
+            chosen_pacer, chosen_cache = shared_state(config, clock=clock, sleep=self._sleep, warn=self.warn)
+            pacer = chosen_pacer if pacer is None else pacer
+            token_cache = chosen_cache if token_cache is None else token_cache
+        store_password = store_url_password(config.rate_limit_store)
+        if store_password:
+            self.add_secret(store_password)  # a module's no_log value: the URL is an option shown in its result
         self.auth = Auth(config, self.call, self.add_secret, token_cache=token_cache, clock=clock_now,
                          wall_clock=wall_clock, log=self.log, warn=self.warn, redact=self.redact,
                          requested_path=self.requested_path)
         self.transport = transport if transport is not None else _requests_transport(config)
-        if pacer is None:
-            pacer = default_pacer(config, clock=clock, sleep=self._sleep, on_fallback=self.warn)
         self._pacer = pacer
 
     # ------------------------------------------------------------------ what the client exposes

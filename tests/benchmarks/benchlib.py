@@ -1081,8 +1081,111 @@ def _per_device(process, devices, idle=None):
     return costs
 
 
+class TwoRunners(Scenario):
+    """Scenario 11: two runners in parallel on one account (two machines: each its own state directory), each
+    listing the fleet, once sharing a real redis-server as ``rate_limit_store`` and once without it.
+
+    Judged as one run: the requests of both runners against one minimum (one token for both, and both listings).
+    """
+
+    key = "two_runners"
+    number = 11
+    sides = ("collection",)
+    RUNNERS = 2
+
+    @property
+    def title(self):
+        return "Two runners in parallel on one account, each listing %s devices" % format(self._fleet(), ",")
+
+    def _fleet(self):
+        return max(PAGE, self.ctx.sizes.devices // 2)
+
+    def run(self, sides):
+        n = self._fleet()
+        low = minimum(token=1, list=self.RUNNERS * batches(n))
+        runs = {}
+        if "collection" not in sides:
+            return dict(self.describe(), minimum=low, runs=runs)
+        redis, url = self._start_redis()
+        try:
+            for side, store in (("collection", url), ("collection_without_store", "local")):
+                sim = start_simulator(n, self.ctx.scale)
+                try:
+                    runs[side] = self._run_pair(sim, store, n, low["total"], side)
+                finally:
+                    sim.stop()
+        finally:
+            redis.kill()
+            redis.wait(10)
+        return dict(self.describe(), minimum=low, runs=runs)
+
+    def _run_pair(self, sim, store, n, minimum_total, side):
+        """Both runners at once (threads waiting on two ansible-playbook processes); one measurement of the pair."""
+        import threading
+
+        ctx = self.ctx
+        values = dict(api_url=sim.url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                      requests_per_minute=ctx.scale.requests_per_minute, rate_limit_window=ctx.scale.rate_limit_window)
+        jobs = []
+        for runner in range(self.RUNNERS):
+            scratch = ctx.scratch("%s-%s-%d" % (self.key, side, runner + 1))
+            vars_path = os.path.join(scratch, "vars.json")
+            with open(vars_path, "w", encoding="utf-8") as handle:
+                json.dump(values, handle)
+            env = ctx.environment(scratch)  # a state directory of its own: another machine
+            env["OPSWAT_RATE_LIMIT_STORE"] = store
+            command = [ctx.ansible_playbook(), "-i", "localhost,", "-c", "local", "-e", "@" + vars_path,
+                       os.path.join(PLAYBOOKS, "list.yml")]
+            jobs.append((command, env, scratch))
+        sim.clear_log()
+        ctx.log("  %s: two ansible-playbook list.yml at once (rate_limit_store: %s)" % (side, store.split(":")[0]))
+        processes = [None] * len(jobs)
+
+        def run(index, command, env, scratch):
+            processes[index] = run_measured(command, env, scratch, os.path.join(scratch, "output.txt"))
+
+        threads = [threading.Thread(target=run, args=(index,) + job) for index, job in enumerate(jobs)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        entries = sim.request_log()
+        _save_log(jobs[0][2], entries)
+        reports = [printed_report(process.output()) for process in processes]
+        pair = Process(max(process.returncode for process in processes), max(process.wall for process in processes),
+                       sum(process.user for process in processes), sum(process.system for process in processes),
+                       max(process.peak_rss_kib for process in processes), processes[0].output_path)
+        done = pair.returncode == 0 and all(report and report.get("count") == n for report in reports)
+        reported = sum(item.get("requests", 0) for report in reports if report for item in report["api_requests"])
+        return measurement(side, count_requests(entries), pair, minimum_total, ctx.scale, done,
+                           extra=dict(module_reported_requests=reported, rate_limit_store=store.split(":")[0]))
+
+    @staticmethod
+    def _start_redis():
+        """A redis-server on a free loopback port, no persistence: ``(process, URL)``."""
+        import socket
+
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            port = listener.getsockname()[1]
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("scenario 11 needs redis-server (make redis installs it)")
+        process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",  # pylint: disable=consider-using-with
+                                    "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return process, "redis://127.0.0.1:%d/0" % port
+            except OSError:
+                time.sleep(0.05)
+        process.kill()
+        raise RuntimeError("redis-server did not start")
+
+
 SCENARIOS = (ListDevices, ExemptDevices, AssignToGroup, Remediation, BigListing, InventoryRefresh, IncrementalRemediation,
-             ChangedDevices, EventLatency)
+             ChangedDevices, EventLatency, TwoRunners)
 
 
 def run_all(ctx, numbers=None, sides=("collection", "baseline", "baseline_batched")):

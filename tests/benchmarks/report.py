@@ -18,13 +18,16 @@ SIDE_LABELS = {
     "collection_real": "collection at the real limit, measured",
     "baseline": "baseline: uri, one request per device",
     "baseline_batched": "baseline variant: uri, 50 ids a request",
+    "collection_without_store": "collection without rate_limit_store (each runner paces itself alone)",
 }
 LISTING_ALONE_LABEL = "a client with the listing alone (no truthful check mode; information)"
-SIDE_ORDER = ("collection", "collection_real", "collection_playbook", "baseline", "baseline_batched")
+SIDE_ORDER = ("collection", "collection_real", "collection_playbook", "baseline", "baseline_batched",
+              "collection_without_store")
 KIND_ORDER = ("token", "list", "detail", "groups", "action", "account", "changes", "other")
 SHORT_TITLES = {"list": "1 list", "exempt": "2 exempt", "exempt_again": "3 again", "assign": "4 assign",
                 "remediation": "5 role", "big_list": "6 list 50k", "inventory_refresh": "7 refresh",
-                "remediation_changes": "8 role changes", "changes": "9 changes", "eda_latency": "10 latency"}
+                "remediation_changes": "8 role changes", "changes": "9 changes", "eda_latency": "10 latency",
+                "two_runners": "11 two runners"}
 
 
 def duration(seconds):

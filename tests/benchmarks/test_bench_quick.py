@@ -173,3 +173,20 @@ def test_quick_inventory_refresh_scenario(tmp_path):
     assert run["returncode"] == 0 and run["done"], run
     assert run["requests_by_kind"] == scenario["minimum"]["by_kind"], run
     assert run["throttled"] == 0 and run["errors"] == 0
+
+
+def test_quick_two_runners_scenario(tmp_path):
+    """Scenario 11, two runners in parallel on one account: sharing a real redis-server, they send one token and
+    both listings, no 429, each module's count equal to the simulator's log; without it, each fetches its own token."""
+    ctx = benchlib.Context(benchlib.Scale(SCALE), SIZES, workdir=str(tmp_path))
+    scenario, = benchlib.run_all(ctx, [11], ("collection",))
+    shared, alone = scenario["runs"]["collection"], scenario["runs"]["collection_without_store"]
+    assert scenario["minimum"]["by_kind"]["token"] == 1 and scenario["minimum"]["by_kind"]["list"] == 2 * 5
+    for run in (shared, alone):
+        assert run["returncode"] == 0 and run["done"], run
+        assert run.get("module_reported_requests") == run["requests"]
+    assert shared["requests_by_kind"] == scenario["minimum"]["by_kind"], shared
+    assert shared["throttled"] == 0 and shared["errors"] == 0
+    assert alone["requests_by_kind"]["token"] == 2, alone
+    markdown = report.scenario_table(scenario)
+    assert report.SIDE_LABELS["collection_without_store"] in markdown

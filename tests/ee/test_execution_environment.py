@@ -46,6 +46,7 @@ def test_introspection_finds_the_python_requirements(tmp_path):
     requirements = " ".join(data.get("python") or [])
     assert "requests" in requirements and "opswat.it_access" in requirements, output
     assert "cryptography" in requirements, output  # the token cache's
+    assert "redis" in requirements, output  # rate_limit_store
 
 
 def test_create_makes_a_build_context_with_the_collection(tmp_path):

@@ -129,6 +129,10 @@ MODULE_CASES += [
     ("log_info", dict(category="audit"), "category", "device_report"),
     ("log_info", dict(), "category", "missing required"),
     ("log_info", dict(_LOGS, max_entries=0), "max_entries", "at least 1"),
+    # rate_limit_store: local or a Redis URL with a valid port and a database number (the password never shown).
+    ("account_info", dict(rate_limit_store="memcached://cache:11211"), "rate_limit_store", "redis://"),
+    ("group_info", dict(rate_limit_store="redis://:bad-input-store-pw@cache:70000"), "rate_limit_store", "port"),
+    ("device_info", dict(rate_limit_store="redis://cache:6379/zero"), "rate_limit_store", "database number"),
 ]
 
 
@@ -160,6 +164,8 @@ ENVIRONMENT_CASES = [
     (dict(OPSWAT_RATE_LIMIT_WINDOW="-1"), "rate_limit_window", "device_info"),
     (dict(OPSWAT_API_URL="gears.opswat.com"), "api_url", "device_action"),
     (dict(OPSWAT_CLIENT_ID="someone"), "client_secret", "device_action"),
+    # rate_limit_store
+    (dict(OPSWAT_RATE_LIMIT_STORE="Local"), "rate_limit_store", "group_info"),
 ]
 
 

@@ -103,6 +103,7 @@ def base_options(**overrides):
         api_url=API_URL, access_token=None, client_id="client-key-1", client_secret=SECRET,
         validate_certs=True, ca_path=None, timeout=30.0, requests_per_minute=10, rate_limit_timeout=300.0,
         rate_limit_window=60.0, token_cache=True, max_listing_pages=10000, proxy_url=None,
+        rate_limit_store="local", rate_limit_store_password=None, rate_limit_store_ca_path=None, rate_limit_key=None,
         status=None, severity=None, device_type=None, os_type=None, group_name=None,
         max_devices=None, page_size=50, hostnames=list(DEFAULT_HOSTNAMES), ansible_host_sources=["first_ipv4"],
         vars_prefix="opswat_",

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ansible_collections.opswat.it_access.plugins.module_utils import auth as auth_module
-from ansible_collections.opswat.it_access.plugins.module_utils import session as session_module
+from ansible_collections.opswat.it_access.plugins.module_utils import redis_store
 from ansible_collections.opswat.it_access.plugins.module_utils.auth import TokenCache, default_token_cache
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import AuthenticationError, UnexpectedResponseError
 from ansible_collections.opswat.it_access.plugins.module_utils.state import state_directory
@@ -470,7 +470,7 @@ def test_a_cache_that_cannot_be_written_costs_a_warning_not_the_task(harness, tm
 
 
 def test_without_cryptography_every_task_fetches_its_token_and_warns(harness, monkeypatch, without_cryptography):
-    monkeypatch.setattr(session_module, "default_token_cache", without_cryptography().default_token_cache)
+    monkeypatch.setattr(redis_store, "default_token_cache", without_cryptography().default_token_cache)
     expect_token(harness, expires_in=3600)
     harness.expect("POST", ACCOUNT, body={})
     expect_token(harness, token=SECOND_TOKEN, expires_in=3600)

@@ -18,7 +18,9 @@ EXPECTED_ENV = {
     "timeout": "OPSWAT_TIMEOUT", "requests_per_minute": "OPSWAT_REQUESTS_PER_MINUTE",
     "rate_limit_timeout": "OPSWAT_RATE_LIMIT_TIMEOUT", "rate_limit_window": "OPSWAT_RATE_LIMIT_WINDOW",
     "token_cache": "OPSWAT_TOKEN_CACHE", "max_listing_pages": "OPSWAT_MAX_LISTING_PAGES",
-    "proxy_url": "OPSWAT_PROXY_URL",
+    "proxy_url": "OPSWAT_PROXY_URL", "rate_limit_store": "OPSWAT_RATE_LIMIT_STORE",
+    "rate_limit_store_password": "OPSWAT_RATE_LIMIT_STORE_PASSWORD",
+    "rate_limit_store_ca_path": "OPSWAT_RATE_LIMIT_STORE_CA_PATH", "rate_limit_key": "OPSWAT_RATE_LIMIT_KEY",
 }
 
 
@@ -27,7 +29,9 @@ def test_argument_spec_has_every_option_with_its_env_fallback_and_no_log():
     assert set(spec) == set(EXPECTED_ENV)
     for name, env in EXPECTED_ENV.items():
         assert spec[name]["fallback"][1] == [name, env]
-    assert [name for name in spec if spec[name].get("no_log")] == ["access_token", "client_secret"]
+    no_log = [name for name in spec if spec[name].get("no_log")]
+    assert no_log == ["access_token", "client_secret", "rate_limit_store_password"]
+    assert spec["rate_limit_store"]["default"] == "local"
     assert spec["api_url"]["default"] == "https://gears.opswat.com"
     assert spec["requests_per_minute"]["default"] == 10
     assert spec["rate_limit_timeout"]["default"] == 300
