@@ -23,6 +23,7 @@ import uuid
 
 from . import schemas
 from .fleet import ACTION_TYPES_BY_VERSION, UNMONITORED_STATUSES, iso
+from .reports import RawAnswer, Reports
 
 Route = collections.namedtuple("Route", "endpoint version methods schema")
 
@@ -35,6 +36,7 @@ def _routes():
         "/o/api/v3/groups": Route("groups", (3, 0), ("POST",), "groups.request.json"),
         "/o/api/v3/devices/action": Route("action", (3, 0), ("POST",), "action.request.json"),
         "/o/api/v3/devices/status_changed": Route("status_changed", (3, 0), ("POST",), "status_changed.request.json"),
+        "/o/api/v3.1/get_reports": Route("reports", (3, 1), ("GET",), "get_reports.request.json"),
     }
     for minor in (5, 6, 7):
         routes[f"/o/api/v3.{minor}/devices"] = Route("devices", (3, minor), ("POST",), "devices.request.json")
@@ -194,6 +196,7 @@ class Service:  # pylint: disable=too-many-instance-attributes
         self.scrubber = scrubber
         # One lock for the whole state, shared with the fleet so that tests reading it see no half-done request.
         self.lock = fleet.lock
+        self.reports = Reports(fleet, config)
 
     # --------------------------------------------------------------------------------------- pipeline
 
@@ -276,6 +279,10 @@ class Service:  # pylint: disable=too-many-instance-attributes
     @staticmethod
     def _answer(status, payload, headers=None):
         headers = dict(headers or {})
+        if isinstance(payload, RawAnswer):
+            # Get Reports answers CSV, ZIP, text or nothing at all.
+            headers.update(payload.headers)
+            return Outcome(status, payload.body, headers)
         headers.setdefault("Content-Type", _JSON)
         return Outcome(status, _json_body(payload), headers)
 
@@ -293,6 +300,9 @@ class Service:  # pylint: disable=too-many-instance-attributes
             if not request.json_ok:
                 raise Reply(400, {"error": "the request body is not valid JSON"})
             body = request.json
+        if request.method == "GET" and route.schema:
+            # A GET endpoint's parameters are the query string's (Get Reports).
+            body = dict(request.query)
         if route.schema:
             message = schemas.request_error(route.schema, body)
             if message:
@@ -514,6 +524,11 @@ class Service:  # pylint: disable=too-many-instance-attributes
         if config.status_changed_shape != "envelope":
             del answer[config.status_changed_shape.replace("no_", "") + "_devices"]
         return 200, answer
+
+    # ------------------------------------------------------------------------------------ Get Reports
+
+    def _reports(self, _route, query):
+        return self.reports.answer(query)
 
     # -------------------------------------------------------------------------------------------- log
 
