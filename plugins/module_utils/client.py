@@ -16,6 +16,7 @@ __metaclass__ = type
 from ansible_collections.opswat.it_access.plugins.module_utils.account import AccountClient
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import DevicesClient
 from ansible_collections.opswat.it_access.plugins.module_utils.groups import GroupsClient
+from ansible_collections.opswat.it_access.plugins.module_utils.reports import ReportsClient
 from ansible_collections.opswat.it_access.plugins.module_utils.session import Session
 from ansible_collections.opswat.it_access.plugins.module_utils.status_changes import StatusChangesClient
 
@@ -33,6 +34,7 @@ class Client(object):
         self.devices = DevicesClient(self.session)
         self.groups = GroupsClient(self.session)
         self.status_changes = StatusChangesClient(self.session)
+        self.reports = ReportsClient(self.session)
 
     @property
     def metrics(self):

@@ -82,6 +82,9 @@ class Session(object):
         # serves for both.
         wall_clock = clock or time.time
         self._sleep = sleep or time.sleep
+        # What a caller that waits between requests (command results) measures and sleeps with.
+        self.clock = clock_now
+        self.sleep = self._sleep
         self._redactor = Redactor(config.secrets)
 
         self.max_retries = 3
@@ -146,19 +149,22 @@ class Session(object):
     # ------------------------------------------------------------------ one API call, with every policy
 
     def call(self, method, path, json_body=None, form_body=None, authenticated=True, idempotent=True,
-             accept_statuses=()):
+             accept_statuses=(), query=None):
         """Send one API call until it has a final answer; returns ``(response, parsed JSON or None)``.
 
         Handles the access token (and one refresh on 401), 429 waits, and retries of 5xx, failures and
-        malformed JSON for idempotent calls. A status in ``accept_statuses`` is returned to the caller.
+        malformed JSON for idempotent calls. A status in ``accept_statuses`` is returned to the caller, its
+        body unparsed. ``query`` holds the query parameters besides the access token (Get Reports).
         """
         call = _Call(method, path, self.requested_path(path), authenticated, idempotent, accept_statuses)
         while True:
             token = self.auth.token() if authenticated else None
-            params = {"access_token": token} if authenticated else None
+            params = dict(query or {})
+            if authenticated:
+                params["access_token"] = token
             failure = None
             try:
-                response = self._send(method, path, params, json_body, form_body)
+                response = self._send(method, path, params or None, json_body, form_body)
             except TransportFailure as error:
                 failure = error
             if failure is not None:

@@ -11,6 +11,7 @@ Faults are kept in the order they were added; a request takes the first fault wh
 import threading
 
 ENDPOINTS = ("token", "account", "devices", "detail", "groups", "action", "status_changed")
+ENDPOINTS += ("reports",)  # Get Reports
 
 # kind -> {option: (accepted types, default)}
 KINDS = {
