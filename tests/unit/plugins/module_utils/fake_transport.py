@@ -38,6 +38,7 @@ DETAILS = "/o/api/v3.8/devices/detail"
 GROUPS = "/o/api/v3/groups"
 ACTION = "/o/api/v3.3/devices/action"
 STATUS_CHANGES = "/o/api/v3/devices/status_changed"
+REPORTS = "/o/api/v3.1/get_reports"
 
 ANY = object()
 NO_TOKEN = object()  # the request must carry no query parameters at all (the token request)
@@ -85,7 +86,7 @@ class FakeClock(object):
 
 class Exchange(object):
     def __init__(self, method, path, token=ANY, query=ANY, json_body=ANY, form=ANY, status=200, body=None,
-                 text=None, headers=None, fail=None, latency=0.0):
+                 text=None, headers=None, fail=None, latency=0.0, content=None):
         self.method = method
         self.path = path
         self.token = token
@@ -97,6 +98,7 @@ class Exchange(object):
         if text is None:
             text = "" if body is None else json.dumps(body)
         self.text = text
+        self.content = content  # bytes: a binary answer (a ZIP), instead of text
         self.fail = fail
         self.latency = latency
 
@@ -154,7 +156,7 @@ class FakeTransport(object):
             self.clock.now += exchange.latency  # the answer takes this long (the fake clock moves on)
         if exchange.fail is not None:
             raise TransportFailure(*exchange.fail) if isinstance(exchange.fail, tuple) else exchange.fail
-        return Response(exchange.status, exchange.headers, exchange.text)
+        return Response(exchange.status, exchange.headers, exchange.text, content=exchange.content)
 
     def close(self):
         self.closed = True
