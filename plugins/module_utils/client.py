@@ -4,9 +4,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The client modules and plugins hold: one ``Session`` and a client per API resource on it.
 
-``client.account``, ``client.devices``, ``client.groups`` and ``client.status_changes`` send the requests (see
-account.py, devices.py, groups.py, status_changes.py); everything they raise is an ``OpswatError`` whose message
-is already redacted. See docs/dev/architecture.md.
+``client.account``, ``client.devices``, ``client.groups``, ``client.status_changes`` and ``client.reports`` send the
+requests (see account.py, devices.py, groups.py, status_changes.py, reports.py); everything they raise is an
+``OpswatError`` whose message is already redacted. See docs/dev/architecture.md.
 """
 
 from __future__ import absolute_import, division, print_function
