@@ -14,9 +14,9 @@ __metaclass__ = type
 
 import csv
 import io
-import json
 
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
+from ansible_collections.opswat.it_access.plugins.module_utils.session import is_json
 from ansible_collections.opswat.it_access.plugins.module_utils.transport import JSON_ANSWER_LIMIT_BYTES
 
 REPORTS_PATH = "/o/api/v3.1/get_reports"
@@ -31,7 +31,6 @@ FILE_ANSWER_LIMIT_BYTES = JSON_ANSWER_LIMIT_BYTES
 NOT_READY_STATUSES = (202, 204, 404)
 PENDING_WORDS = ("pending", "processing", "in_progress", "queued", "running", "waiting", "not_ready", "generating",
                  "uploading", "started")
-_JSON_TYPES = ("application/json", "text/json")
 _CSV_TYPES = ("text/csv", "application/csv", "text/comma-separated-values")
 # A scan result's list of findings, by the names a service plausibly gives it (Get Threats says antimalware_scan).
 _FINDING_LISTS = ("threats", "antimalware_scan", "findings", "results", "detections", "infected_files")
@@ -67,25 +66,21 @@ class ReportsClient(object):
         give for that means "not yet": see NOT_READY_STATUSES and ``is_pending``)."""
         query = report_query(report_type, command_id=command_id, kb=kb, device=device)
         waiting_on_command = report_type in ("agent_log", "scan_threats_log")
-        accepted = (200, 202, 204) + ((404,) if waiting_on_command else ())
-        response, _data = self.session.call("GET", REPORTS_PATH, query=query, accept_statuses=accepted)
+        response, data = self.session.call("GET", REPORTS_PATH, query=query, raw_answers=True,
+                                           accept_statuses=(404,) if waiting_on_command else ())
         if response.status in NOT_READY_STATUSES:
             return None
-        report = self._report(response)
+        report = self._report(response, data)
         if waiting_on_command and is_pending(report):
             return None
         return report
 
-    def _report(self, response):
+    def _report(self, response, data):
+        """The answer as a Report; ``data`` is its JSON as the session parsed it (None: empty, or not JSON)."""
         content = response.content
         content_type = (response.header("Content-Type") or "").split(";")[0].strip().lower()
-        if content_type in _JSON_TYPES or content_type.endswith("+json"):
-            if not content.strip():
-                return Report("json", content, content_type, None)
-            try:
-                return Report("json", content, content_type, self._redacted(json.loads(content.decode("utf-8"))))
-            except ValueError:
-                raise self.session.unexpected("GET", REPORTS_PATH, response, "the answer says it is JSON and is not")
+        if is_json(response):
+            return Report("json", content, content_type, self._redacted(data))
         if content_type in _CSV_TYPES:
             text = content.decode("utf-8-sig", "replace")
             rows = [dict(row) for row in csv.DictReader(io.StringIO(text))]

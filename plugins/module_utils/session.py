@@ -49,13 +49,14 @@ _CONTAINER_TYPES = ("array", "object")
 class _Call(object):
     """What one ``Session.call`` has done so far, across the attempts it sends."""
 
-    def __init__(self, method, path, requested, authenticated, idempotent, accept_statuses):
+    def __init__(self, method, path, requested, authenticated, idempotent, accept_statuses, raw_answers=False):
         self.method = method
         self.path = path
         self.label = "%s %s" % (method, requested)  # how every message names the request
         self.authenticated = authenticated
         self.idempotent = idempotent
         self.accept_statuses = accept_statuses
+        self.raw_answers = raw_answers  # a 2xx answer that is empty or not JSON comes back unparsed
         self.refreshed = False  # a token was replaced after a 401
         self.fault_retries = 0  # retries after 5xx, failures and malformed JSON
         self.malformed_json_retried = False
@@ -149,14 +150,16 @@ class Session(object):
     # ------------------------------------------------------------------ one API call, with every policy
 
     def call(self, method, path, json_body=None, form_body=None, authenticated=True, idempotent=True,
-             accept_statuses=(), query=None):
+             accept_statuses=(), query=None, raw_answers=False):
         """Send one API call until it has a final answer; returns ``(response, parsed JSON or None)``.
 
         Handles the access token (and one refresh on 401), 429 waits, and retries of 5xx, failures and
         malformed JSON for idempotent calls. A status in ``accept_statuses`` is returned to the caller, its
-        body unparsed. ``query`` holds the query parameters besides the access token (Get Reports).
+        body unparsed. ``query`` holds the query parameters besides the access token; with ``raw_answers``, a 2xx
+        answer that is empty or whose Content-Type is not JSON comes back unparsed (Get Reports: CSV, files).
         """
-        call = _Call(method, path, self.requested_path(path), authenticated, idempotent, accept_statuses)
+        call = _Call(method, path, self.requested_path(path), authenticated, idempotent, accept_statuses,
+                     raw_answers)
         while True:
             token = self.auth.token() if authenticated else None
             params = dict(query or {})
@@ -206,6 +209,8 @@ class Session(object):
 
     def _parsed(self, call, response):
         """The answer's JSON; None after backing off to ask again once (a proxy can cut an answer short)."""
+        if call.raw_answers and (not response.content.strip() or not is_json(response)):
+            return response, None
         try:
             return response, json.loads(response.content)
         except ValueError:
@@ -406,6 +411,12 @@ def _after_retries(count):
     if not count:
         return ""
     return " (after %d %s)" % (count, "retry" if count == 1 else "retries")
+
+
+def is_json(response):
+    """Whether the answer says it is JSON (``application/json``, ``text/json``, ``application/<x>+json``)."""
+    media_type = (response.header("Content-Type") or "").split(";")[0].strip().lower()
+    return media_type in ("application/json", "text/json") or media_type.endswith("+json")
 
 
 def digest(value):

@@ -100,11 +100,15 @@ def test_a_zip_answer_is_a_file_kept_byte_for_byte(harness):
     assert client.reports.redacted_text(report) == content
 
 
-def test_an_answer_that_says_json_and_is_not_is_an_error(harness):
+def test_an_answer_that_says_json_and_is_not_is_asked_again_once_then_an_error(harness):
+    harness.expect("GET", REPORTS, text='{"threats": [', headers=JSON)
+    harness.expect("GET", REPORTS, text='{"threats": []}', headers=JSON)
+    assert harness.client().reports.get("scan_threats_log", command_id="c1").data == {"threats": []}
+    harness.expect("GET", REPORTS, text='{"threats": [', headers=JSON)
     harness.expect("GET", REPORTS, text='{"threats": [', headers=JSON)
     with pytest.raises(UnexpectedResponseError) as error:
         harness.client().reports.get("scan_threats_log", command_id="c1")
-    assert "says it is JSON" in str(error.value)
+    assert "the answer is not valid JSON" in str(error.value)
 
 
 def test_a_server_error_is_retried_as_any_read(harness):
