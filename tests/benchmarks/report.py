@@ -24,7 +24,7 @@ SIDE_ORDER = ("collection", "collection_real", "collection_playbook", "baseline"
 KIND_ORDER = ("token", "list", "detail", "groups", "action", "account", "changes", "other")
 SHORT_TITLES = {"list": "1 list", "exempt": "2 exempt", "exempt_again": "3 again", "assign": "4 assign",
                 "remediation": "5 role", "big_list": "6 list 50k", "inventory_refresh": "7 refresh",
-                "remediation_changes": "8 role changes", "changes": "9 changes"}
+                "remediation_changes": "8 role changes", "changes": "9 changes", "scan_wait": "10 scan+wait"}
 
 
 def duration(seconds):
