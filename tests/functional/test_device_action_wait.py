@@ -104,8 +104,8 @@ def test_agent_logs_are_saved_under_dest_with_size_and_sha256(simulator, run_mod
         assert report["size"] == len(content) and report["sha256"] == hashlib.sha256(content).hexdigest()
         assert entry["command_id"].encode() in zipfile.ZipFile(io.BytesIO(content)).read("agent.log")
         assert os.stat(report["path"]).st_mode & 0o777 == 0o600
-    assert sorted(os.listdir(str(tmp_path))) == sorted(os.path.basename(entry["report"]["path"])
-                                                        for entry in result["devices"])
+    saved = sorted(os.path.basename(entry["report"]["path"]) for entry in result["devices"])
+    assert sorted(os.listdir(str(tmp_path))) == saved
 
 
 def test_a_report_failing_mid_poll_keeps_what_was_fetched(simulator, run_module):

@@ -82,8 +82,8 @@ def render(results):
             "| case | expected | outcome requests/retries/throttled | action requests |", "|---|---|---|---|"]
     for row, target in [(param.values[0], param.values[1]) for param in matrix.REPORT_CASES]:
         entry = results.get("%s-%s" % (target, row.name))
-        out.append("| `%s-%s` | %s | %s | %s |" % (target, row.name, expected(row), cell(entry),
-                                                  entry["action_requests"] if entry else "—"))
+        actions = entry["action_requests"] if entry else "—"
+        out.append("| `%s-%s` | %s | %s | %s |" % (target, row.name, expected(row), cell(entry), actions))
     out += ["", "### Inventory plugin (`ansible-inventory --list -vvvv`) and role (`ansible-playbook -vvvv`)", "",
             "| case | outcome | message | seconds |", "|---|---|---|---|"]
     for name, entry in sorted(results.items()):

@@ -605,8 +605,8 @@ def test_report_fault(make_sim, fast, request, row, target):  # pylint: disable=
     sim = make_sim(**row.sim_options)
     ids = _scan_devices(sim)
     if target == "action_wait":
-        module, args, after = "device_action", dict(action="scan_threats", full_scan=True, device_ids=ids, wait=True,
-                                                     allow_partial=True), 1
+        module, after = "device_action", 1
+        args = dict(action="scan_threats", full_scan=True, device_ids=ids, wait=True, allow_partial=True)
     else:
         module, args, after = "report", dict(type="missing_os_patch", device_id=ids[0]), 0
     args.update(harness.connection(sim, **row.connection))
