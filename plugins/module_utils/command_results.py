@@ -20,7 +20,7 @@ from ansible_collections.opswat.it_access.plugins.module_utils.catalogue import 
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import unique_ids
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError, OpswatError
 from ansible_collections.opswat.it_access.plugins.module_utils.files import (
-    check_directory, command_file_name, write_file)
+    StreamTarget, check_directory, command_file_name, write_file)
 from ansible_collections.opswat.it_access.plugins.module_utils.options import check_integer
 from ansible_collections.opswat.it_access.plugins.module_utils.reports import scan_findings
 
@@ -122,48 +122,73 @@ def wait_for_results(client, waiting, check_mode):
             session.sleep(pause)
             continue
         try:
-            report = client.reports.get(command.report_type, command_id=command.command_id)
+            done = _fetch(client, waiting, command)
         except OpswatError as error:
             waiting.failure = error
             break
         command.asked_at = session.clock()
         queue.popleft()
-        if report is None:
+        if not done:
             queue.append(command)
-        else:
-            _record(client, waiting, command, report)
     for command in queue:
         _mark_pending(waiting, command)
 
 
-def _record(client, waiting, command, report):
+def _fetch(client, waiting, command):
+    """Ask for one command's result once and record it; False when it is not ready yet. An agent log is streamed
+    to a temporary file under ``dest`` as it arrives, and renamed when it is whole."""
     try:
-        if command.report_type == "agent_log" or report.kind == "file":
-            outcome = _saved(client, waiting, command, report)
-        else:
-            threats, summary = scan_findings(report)
-            outcome = dict(summary, threats=threats, threats_found=len(threats))
-            for key in ("command_id", "device_id"):
-                outcome.pop(key, None)
+        with (StreamTarget(waiting.dest) if command.report_type == "agent_log" else _NoTarget()) as target:
+            report = client.reports.get(command.report_type, command_id=command.command_id, sink=target.file)
+            if report is None:
+                return False
+            outcome = _outcome(client, waiting, command, report, target)
     except (OSError, IOError) as error:
         for entry in command.entries:
             entry.update(result="pending", error="the result came in and could not be saved (%s); fetch it again"
                          " with opswat_report (type=%s, command_id=%s)" % (
                              getattr(error, "strerror", None) or error, command.report_type, command.command_id))
-        return
+        return True
     waiting.fetched += 1
     for entry in command.entries:
         entry["report"] = dict(outcome)
+    return True
 
 
-def _saved(client, waiting, command, report):
+class _NoTarget(object):
+    """No sink: the answer is held in memory (a scan result)."""
+
+    file = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return None
+
+
+def _outcome(client, waiting, command, report, target):
+    if command.report_type == "agent_log" or report.kind == "file":
+        return _saved(client, waiting, command, report, target)
+    threats, summary = scan_findings(report)
+    outcome = dict(summary, threats=threats, threats_found=len(threats))
+    for key in ("command_id", "device_id"):
+        outcome.pop(key, None)
+    return outcome
+
+
+def _saved(client, waiting, command, report, target):
     """The result saved under ``dest``: ``{path, size, sha256, content_type}``; a file answer of a scan without
     ``dest`` is described only."""
     if waiting.dest is None:
         return dict(path=None, size=report.size, content_type=report.content_type, threats=None, threats_found=None)
     name = command_file_name(command.entries[0]["device_id"], command.command_id,
                              _EXTENSIONS.get(report.content_type, "bin"))
-    written = write_file(os.path.join(waiting.dest, name), client.reports.redacted_text(report))
+    path = os.path.join(waiting.dest, name)
+    if report.content is None:
+        written = target.commit(path)
+    else:
+        written = write_file(path, client.reports.redacted_text(report))
     return dict(path=written["path"], size=written["size"], sha256=written["sha256"], content_type=report.content_type)
 
 

@@ -63,9 +63,15 @@ def write_file(path, content, mode=None, check_mode=False):
     Returns ``{path, size, sha256, changed}``; in check mode nothing is written and ``changed`` says whether it
     would be.
     """
-    sha256 = hashlib.sha256(content).hexdigest()
+    return _settle(path, len(content), hashlib.sha256(content).hexdigest(), mode, check_mode,
+                   lambda final_mode: _replace(path, content, final_mode))
+
+
+def _settle(path, size, sha256, mode, check_mode, replace):
+    """Whether ``path`` must change to hold content of ``size`` and ``sha256`` with ``mode``; outside check mode,
+    ``replace(final mode)`` puts the content there, or only the mode is set when the content is the same."""
     exists = os.path.isfile(path)
-    same = exists and os.path.getsize(path) == len(content) and sha256_of(path) == sha256
+    same = exists and os.path.getsize(path) == size and sha256_of(path) == sha256
     wanted_mode = mode if mode is not None else (None if exists else DEFAULT_MODE)
     mode_differs = wanted_mode is not None and (not exists or (os.stat(path).st_mode & 0o7777) != wanted_mode)
     changed = not same or mode_differs
@@ -73,8 +79,8 @@ def write_file(path, content, mode=None, check_mode=False):
         if same:
             os.chmod(path, wanted_mode)
         else:
-            _replace(path, content, wanted_mode if wanted_mode is not None else os.stat(path).st_mode & 0o7777)
-    return dict(path=path, size=len(content), sha256=sha256, changed=changed)
+            replace(wanted_mode if wanted_mode is not None else os.stat(path).st_mode & 0o7777)
+    return dict(path=path, size=size, sha256=sha256, changed=changed)
 
 
 def _replace(path, content, mode):
@@ -91,3 +97,36 @@ def _replace(path, content, mode):
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+class StreamTarget(object):
+    """A temporary file in ``directory`` that an answer is streamed into (``file``), then ``commit``ted to its path
+    atomically, only when its content differs; whatever is not committed is removed on ``close``. A context manager."""
+
+    def __init__(self, directory):
+        handle, self._temporary = tempfile.mkstemp(prefix=".opswat-report.", suffix=".tmp", dir=directory)
+        self.file = os.fdopen(handle, "w+b")
+
+    def commit(self, path, mode=None, check_mode=False):
+        """Like ``write_file`` for what was streamed: ``{path, size, sha256, changed}``."""
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+
+        def replace(final_mode):
+            os.chmod(self._temporary, final_mode)
+            os.replace(self._temporary, path)
+
+        return _settle(path, os.path.getsize(self._temporary), sha256_of(self._temporary), mode, check_mode, replace)
+
+    def close(self):
+        if not self.file.closed:
+            self.file.close()
+        if os.path.exists(self._temporary):
+            os.unlink(self._temporary)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()

@@ -17,15 +17,14 @@ import io
 
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 from ansible_collections.opswat.it_access.plugins.module_utils.session import is_json
-from ansible_collections.opswat.it_access.plugins.module_utils.transport import JSON_ANSWER_LIMIT_BYTES
 
 REPORTS_PATH = "/o/api/v3.1/get_reports"
 REPORT_TYPES = ["os_patch_summary", "device_missing_os_patch", "missing_os_patch", "agent_log", "scan_threats_log"]
 # What each report type needs besides ``type``: the option that gives it, and its query parameter.
 REPORT_NEEDS = {"device_missing_os_patch": ("kb", "kb"), "missing_os_patch": ("device", "id"),
                 "agent_log": ("command_id", "command_id"), "scan_threats_log": ("command_id", "command_id")}
-# A file answer is read whole before it is written (atomically), so it shares the cap of one answer.
-FILE_ANSWER_LIMIT_BYTES = JSON_ANSWER_LIMIT_BYTES
+# An agent log is streamed to disk as it arrives, up to transport.FILE_ANSWER_LIMIT_BYTES (512 MiB); any other answer
+# is held in memory, up to the cap of one JSON answer (32 MiB).
 
 # The API does not say what it answers while a command's result is not ready: each of these means "not yet".
 NOT_READY_STATUSES = (202, 204, 404)
@@ -42,17 +41,19 @@ _FINDING_FIELDS = (("name", ("threat_name", "name", "threat", "malware_name", "v
 
 class Report(object):
     """One Get Reports answer: ``kind`` ``json`` (``data`` parsed), ``csv`` (``data`` a list of row dicts) or
-    ``file`` (``data`` None); ``content`` the bytes as received, ``content_type`` without parameters."""
+    ``file`` (``data`` None); ``content`` the bytes as received (None when they were streamed to the sink: then
+    ``size`` says how many), ``content_type`` without parameters."""
 
-    def __init__(self, kind, content, content_type, data=None):
+    def __init__(self, kind, content, content_type, data=None, streamed=None):
         self.kind = kind
         self.content = content
         self.content_type = content_type
         self.data = data
+        self._streamed = streamed
 
     @property
     def size(self):
-        return len(self.content)
+        return self._streamed if self.content is None else len(self.content)
 
 
 class ReportsClient(object):
@@ -61,12 +62,13 @@ class ReportsClient(object):
     def __init__(self, session):
         self.session = session
 
-    def get(self, report_type, command_id=None, kb=None, device=None):
+    def get(self, report_type, command_id=None, kb=None, device=None, sink=None):
         """The report ``report_type``; None for a command's result that is not ready yet (every answer the API may
-        give for that means "not yet": see NOT_READY_STATUSES and ``is_pending``)."""
+        give for that means "not yet": see NOT_READY_STATUSES and ``is_pending``). With ``sink`` (a binary file,
+        see ``files.StreamTarget``), an answer that is not JSON is streamed there instead of held in memory."""
         query = report_query(report_type, command_id=command_id, kb=kb, device=device)
         waiting_on_command = report_type in ("agent_log", "scan_threats_log")
-        response, data = self.session.call("GET", REPORTS_PATH, query=query, raw_answers=True,
+        response, data = self.session.call("GET", REPORTS_PATH, query=query, raw_answers=True, sink=sink,
                                            accept_statuses=(404,) if waiting_on_command else ())
         if response.status in NOT_READY_STATUSES:
             return None
@@ -79,6 +81,8 @@ class ReportsClient(object):
         """The answer as a Report; ``data`` is its JSON as the session parsed it (None: empty, or not JSON)."""
         content = response.content
         content_type = (response.header("Content-Type") or "").split(";")[0].strip().lower()
+        if response.streamed is not None:
+            return Report("file", None, content_type or "application/octet-stream", streamed=response.streamed)
         if is_json(response):
             return Report("json", content, content_type, self._redacted(data))
         if content_type in _CSV_TYPES:
@@ -130,7 +134,7 @@ def is_pending(report):
     """Whether a 200 answer to a command's report still means "not ready": an empty body, an empty JSON value, or a
     JSON object whose ``status`` is one of PENDING_WORDS and that holds nothing else of substance."""
     if report.kind == "file" or report.kind == "csv":
-        return not report.content.strip()
+        return report.size == 0 if report.content is None else not report.content.strip()
     data = report.data
     if data in (None, {}, [], ""):
         return True

@@ -26,7 +26,7 @@ from ansible_collections.opswat.it_access.plugins.module_utils.errors import (
 from ansible_collections.opswat.it_access.plugins.module_utils.ratelimit import ThrottlePolicy, default_pacer
 from ansible_collections.opswat.it_access.plugins.module_utils.redact import Redactor
 from ansible_collections.opswat.it_access.plugins.module_utils.transport import (
-    DROPPED, HAS_REQUESTS, NOT_SENT, TIMEOUT, TLS, RequestsTransport, TransportFailure)
+    DROPPED, HAS_REQUESTS, NOT_SENT, TIMEOUT, TLS, RequestsTransport, TransportFailure, is_json_type)
 
 # The collection version (galaxy.yml); tests/unit/test_galaxy_metadata.py keeps the two equal.
 VERSION = "0.1.0"
@@ -150,13 +150,14 @@ class Session(object):
     # ------------------------------------------------------------------ one API call, with every policy
 
     def call(self, method, path, json_body=None, form_body=None, authenticated=True, idempotent=True,
-             accept_statuses=(), query=None, raw_answers=False):
+             accept_statuses=(), query=None, raw_answers=False, sink=None):
         """Send one API call until it has a final answer; returns ``(response, parsed JSON or None)``.
 
         Handles the access token (and one refresh on 401), 429 waits, and retries of 5xx, failures and
         malformed JSON for idempotent calls. A status in ``accept_statuses`` is returned to the caller, its
         body unparsed. ``query`` holds the query parameters besides the access token; with ``raw_answers``, a 2xx
-        answer that is empty or whose Content-Type is not JSON comes back unparsed (Get Reports: CSV, files).
+        answer that is empty or whose Content-Type is not JSON comes back unparsed (Get Reports: CSV, files), and
+        with a ``sink`` (a binary file) such an answer is written there as it arrives (``response.streamed``).
         """
         call = _Call(method, path, self.requested_path(path), authenticated, idempotent, accept_statuses,
                      raw_answers)
@@ -167,7 +168,7 @@ class Session(object):
                 params["access_token"] = token
             failure = None
             try:
-                response = self._send(method, path, params or None, json_body, form_body)
+                response = self._send(method, path, params or None, json_body, form_body, sink)
             except TransportFailure as error:
                 failure = error
             if failure is not None:
@@ -224,14 +225,16 @@ class Session(object):
         raise outcome_unknown(self.unexpected(call.method, call.path, response, "the answer is not valid JSON. "
                                               + ACTION_MAY_HAVE_BEEN_APPLIED))
 
-    def _send(self, method, path, params, json_body, form_body):
+    def _send(self, method, path, params, json_body, form_body, sink=None):
         paced = self._pacer.wait_turn()
         if paced > 0:
             self.log("waited %.3f s to keep the pace (requests_per_minute, rate_limit_window)" % paced)
         self._requests += 1
         try:
+            # Only a call that streams hands the transport a sink (test transports need not know of it).
+            streaming = {"sink": sink} if sink is not None else {}
             response = self.transport.request(method, self.config.api_url + path, params=params,
-                                              json_body=json_body, form_body=form_body)
+                                              json_body=json_body, form_body=form_body, **streaming)
         finally:
             # Whatever came back (an answer, a 429, a failure), the request reached the service by now, if ever:
             # the pacer's window rule counts from this moment.
@@ -415,8 +418,7 @@ def _after_retries(count):
 
 def is_json(response):
     """Whether the answer says it is JSON (``application/json``, ``text/json``, ``application/<x>+json``)."""
-    media_type = (response.header("Content-Type") or "").split(";")[0].strip().lower()
-    return media_type in ("application/json", "text/json") or media_type.endswith("+json")
+    return is_json_type(response.header("Content-Type"))
 
 
 def digest(value):

@@ -218,7 +218,7 @@ options:
         writable), one file per device named C(<device id>_<command id>.zip) (C(.log) for a text log); a file
         with the same content is left as it is. Files are created readable by their owner only (0600).
       - Required with O(wait) and C(fetch_agent_log); only applies to them.
-      - A file answer is read whole (at most 32 MiB) and written atomically.
+      - An agent log is streamed to a temporary file under O(dest) as it arrives (at most 512 MiB), then renamed.
     type: path
 notes:
   - Each device's result is one of C(changed), C(unchanged), C(failed), C(not_supported), C(not_found),

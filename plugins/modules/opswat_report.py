@@ -71,8 +71,9 @@ options:
     description:
       - A file to write the answer to; its directory must exist and be writable. Required with O(type=agent_log)
         (an agent log is a file), and whenever the answer is a file.
-      - Written atomically (a temporary file beside it, then a rename), only when the content differs. A file
-        answer is read whole (at most 32 MiB) before it is written.
+      - Written atomically (a temporary file beside it, then a rename), only when the content differs. An agent
+        log is streamed to that temporary file as it arrives (at most 512 MiB); any other answer is read whole (at
+        most 32 MiB) before it is written.
     type: path
   mode:
     description:
@@ -200,10 +201,12 @@ api_requests:
 """
 
 import hashlib
+import os
 
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import normalize_mac
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
-from ansible_collections.opswat.it_access.plugins.module_utils.files import check_file_destination, write_file
+from ansible_collections.opswat.it_access.plugins.module_utils.files import (
+    StreamTarget, check_file_destination, write_file)
 from ansible_collections.opswat.it_access.plugins.module_utils.module import run_module
 from ansible_collections.opswat.it_access.plugins.module_utils.reports import REPORT_TYPES, report_query
 
@@ -258,11 +261,24 @@ def checked_options(params):
 def run(module, client):
     params = module.params
     query, dest, mode = checked_options(params)
+    if params["type"] != "agent_log":
+        return _result(module, client, query, dest, mode, None)
+    # An agent log is streamed to a temporary file beside dest as it arrives, then renamed (or dropped).
+    with StreamTarget(os.path.dirname(dest)) as target:
+        return _result(module, client, query, dest, mode, target)
+
+
+def _result(module, client, query, dest, mode, target):
+    params = module.params
     report = client.reports.get(params["type"], command_id=query.get("command_id"), kb=query.get("kb"),
-                                device=query.get("id"))
+                                device=query.get("id"), sink=target.file if target is not None else None)
     if report is None:
         return dict(changed=False, ready=False)
     result = dict(changed=False, ready=True, format=report.kind, content_type=report.content_type)
+    if report.content is None:
+        written = target.commit(dest, mode=mode, check_mode=module.check_mode)
+        result.update(size=written["size"], sha256=written["sha256"], dest=written["path"], changed=written["changed"])
+        return result
     if report.kind == "json":
         result["report"] = report.data
     elif report.kind == "csv":

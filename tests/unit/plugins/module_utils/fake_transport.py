@@ -132,7 +132,7 @@ class FakeTransport(object):
         self.expected.append(Exchange(method, path, **kwargs))
         return self
 
-    def request(self, method, url, params=None, json_body=None, form_body=None):
+    def request(self, method, url, params=None, json_body=None, form_body=None, sink=None):
         assert url.startswith(self.api_url), "request outside api_url: %s" % url
         path = url[len(self.api_url):]
         self.calls.append(Call(method, url, path, params, json_body, form_body,
@@ -156,7 +156,14 @@ class FakeTransport(object):
             self.clock.now += exchange.latency  # the answer takes this long (the fake clock moves on)
         if exchange.fail is not None:
             raise TransportFailure(*exchange.fail) if isinstance(exchange.fail, tuple) else exchange.fail
-        return Response(exchange.status, exchange.headers, exchange.text, content=exchange.content)
+        response = Response(exchange.status, exchange.headers, exchange.text, content=exchange.content)
+        if sink is not None and 200 <= exchange.status < 300 and "json" not in response.header("Content-Type", ""):
+            # As the real transport: a file answer goes to the sink, from its start.
+            sink.seek(0)
+            sink.truncate()
+            sink.write(response.content)
+            return Response(exchange.status, exchange.headers, content=b"", streamed=len(response.content))
+        return response
 
     def close(self):
         self.closed = True

@@ -142,6 +142,8 @@ def test_check_mode_polls_nothing(harness):
 
 
 def test_an_agent_log_is_saved_under_dest_and_one_that_cannot_be_saved_is_pending(harness, tmp_path):
+    tmp_path = tmp_path / "logs"  # the state directory of the test is tmp_path itself
+    tmp_path.mkdir()
     client = harness.client()
     request = Request("fetch_agent_log", "c1", "c2")
     harness.expect("GET", REPORTS, content=b"PK zip", headers={"Content-Type": "application/zip"})
@@ -153,3 +155,5 @@ def test_an_agent_log_is_saved_under_dest_and_one_that_cannot_be_saved_is_pendin
     assert saved["path"] == str(tmp_path / "d0_c1.zip") and saved["size"] == 6 and saved["content_type"] == "application/zip"
     assert open(saved["path"], "rb").read() == b"PK zip"
     assert request.results[1]["result"] == "pending" and "could not be saved" in request.results[1]["error"]
+    assert sorted(os.listdir(str(tmp_path))) == ["d0_c1.zip", "d1_c2.log"], "a temporary file was left behind"
+    assert [call.path for call in harness.transport.calls] == [REPORTS, REPORTS]

@@ -16,7 +16,7 @@ import pytest
 
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import InputError
 from ansible_collections.opswat.it_access.plugins.module_utils.files import (
-    check_directory, check_file_destination, command_file_name, write_file)
+    StreamTarget, check_directory, check_file_destination, command_file_name, write_file)
 
 
 def mode_of(path):
@@ -76,3 +76,18 @@ def test_a_directory_that_is_not_writable(tmp_path):
 def test_command_file_names_are_safe():
     assert command_file_name("aa:bb/../cc", "c1", "zip") == "aa-bb-..-cc_c1.zip"
     assert command_file_name("..", "../x", "log") == "device_-x.log"
+
+
+def test_a_streamed_answer_is_committed_once_and_nothing_is_left_behind(tmp_path):
+    path = str(tmp_path / "agent.zip")
+    for expected in (True, False):
+        with StreamTarget(str(tmp_path)) as target:
+            target.file.write(b"PK zip")
+            assert target.commit(path)["changed"] is expected
+    assert open(path, "rb").read() == b"PK zip" and mode_of(path) == 0o600
+    with StreamTarget(str(tmp_path)) as target:
+        target.file.write(b"other")
+        assert target.commit(path, check_mode=True)["changed"] is True
+    with StreamTarget(str(tmp_path)) as target:
+        target.file.write(b"never committed")
+    assert os.listdir(str(tmp_path)) == ["agent.zip"] and open(path, "rb").read() == b"PK zip"
