@@ -190,8 +190,9 @@ api_requests:
       sample: 0
     retries:
       description: >-
-        Requests sent again: after a 429 answer or a rejected access token (HTTP 401), and after a 5xx answer, a
-        transport error or an answer that is not valid JSON.
+        Requests sent again: after a 429 answer or a rejected access token (HTTP 401), and, for reads only,
+        after a 5xx answer, a transport error or an answer that is not valid JSON. A device action is never
+        sent again once it may have reached the service.
       type: int
       sample: 0
     waited_seconds:
