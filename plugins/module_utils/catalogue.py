@@ -193,11 +193,12 @@ class Action(object):
     group, a scan). ``state``: for an action that sets a status, (diff key, that status, whether the action
     makes the device have it). ``applies``: ``(applies, reason)`` for a device, ``applies`` None when the
     device lacks the data; built by ``applicability`` from the action's name, which its reasons say.
-    ``applies_to``: the documented table's words.
+    ``applies_to``: the documented table's words. ``result``: for a command whose result Get Reports holds, that
+    report's type (what ``wait`` polls); else None.
     """
 
     def __init__(self, name, applicability, applies_to, options=(), params=no_params, idempotent=True, writes=None,
-                 controls=None, state=None):
+                 controls=None, state=None, result=None):
         self.name = name
         self.applies = applicability(name)
         self.applies_to = applies_to
@@ -207,6 +208,7 @@ class Action(object):
         self.writes = writes
         self.controls = controls
         self.state = state
+        self.result = result
 
 
 _SCAN_MINIMUM = {"windows": "7.6.206.0", "mac": "10.4.205.0"}
@@ -233,10 +235,11 @@ CATALOGUE = dict((action.name, action) for action in (
            idempotent=False, controls="identity"),
     Action("fetch_agent_log", agent_command(("persistent",), _LOG_MINIMUM),
            "persistent agent 7.6.231.0 (Windows) or 10.4.225.0 (macOS) or later", idempotent=False,
-           controls="agent_log"),
+           controls="agent_log", result="agent_log"),
     Action("scan_threats", agent_command(("persistent",), _SCAN_MINIMUM),
            "Windows persistent agent 7.6.206.0 or later, macOS persistent 10.4.205.0 or later",
-           options=("full_scan", "scan_types", "scan_path"), params=scan_params, idempotent=False, controls="scan"),
+           options=("full_scan", "scan_types", "scan_path"), params=scan_params, idempotent=False, controls="scan",
+           result="scan_threats_log"),
 ))
 
 # The Device Action types, in the catalogue's order (the module's choices).

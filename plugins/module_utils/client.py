@@ -4,9 +4,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The client modules and plugins hold: one ``Session`` and a client per API resource on it.
 
-``client.account``, ``client.devices``, ``client.groups`` and ``client.status_changes`` send the requests (see
-account.py, devices.py, groups.py, status_changes.py); everything they raise is an ``OpswatError`` whose message
-is already redacted. See docs/dev/architecture.md.
+``client.account``, ``client.devices``, ``client.groups``, ``client.status_changes`` and ``client.reports`` send the
+requests (see account.py, devices.py, groups.py, status_changes.py, reports.py); everything they raise is an
+``OpswatError`` whose message is already redacted. See docs/dev/architecture.md.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,6 +17,7 @@ from ansible_collections.opswat.it_access.plugins.module_utils.account import Ac
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import DevicesClient
 from ansible_collections.opswat.it_access.plugins.module_utils.groups import GroupsClient
 from ansible_collections.opswat.it_access.plugins.module_utils.logs import LogsClient
+from ansible_collections.opswat.it_access.plugins.module_utils.reports import ReportsClient
 from ansible_collections.opswat.it_access.plugins.module_utils.session import Session
 from ansible_collections.opswat.it_access.plugins.module_utils.status_changes import StatusChangesClient
 from ansible_collections.opswat.it_access.plugins.module_utils.threats import ThreatsClient
@@ -39,6 +40,7 @@ class Client(object):
         self.vulnerabilities = VulnerabilitiesClient(self.session)
         self.threats = ThreatsClient(self.session)
         self.logs = LogsClient(self.session)
+        self.reports = ReportsClient(self.session)
 
     @property
     def metrics(self):

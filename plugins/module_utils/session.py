@@ -29,7 +29,7 @@ from ansible_collections.opswat.it_access.plugins.module_utils.ratelimit import 
 from ansible_collections.opswat.it_access.plugins.module_utils.redis_store import shared_state
 from ansible_collections.opswat.it_access.plugins.module_utils.redact import Redactor
 from ansible_collections.opswat.it_access.plugins.module_utils.transport import (
-    DROPPED, HAS_REQUESTS, NOT_SENT, TIMEOUT, TLS, RequestsTransport, TransportFailure)
+    DROPPED, HAS_REQUESTS, NOT_SENT, TIMEOUT, TLS, RequestsTransport, TransportFailure, is_json_type)
 
 # The collection version (galaxy.yml); tests/unit/test_galaxy_metadata.py keeps the two equal.
 VERSION = "0.1.0"
@@ -52,13 +52,14 @@ _CONTAINER_TYPES = ("array", "object")
 class _Call(object):
     """What one ``Session.call`` has done so far, across the attempts it sends."""
 
-    def __init__(self, method, path, requested, authenticated, idempotent, accept_statuses):
+    def __init__(self, method, path, requested, authenticated, idempotent, accept_statuses, raw_answers=False):
         self.method = method
         self.path = path
         self.label = "%s %s" % (method, requested)  # how every message names the request
         self.authenticated = authenticated
         self.idempotent = idempotent
         self.accept_statuses = accept_statuses
+        self.raw_answers = raw_answers  # a 2xx answer that is empty or not JSON comes back unparsed
         self.refreshed = False  # a token was replaced after a 401
         self.fault_retries = 0  # retries after 5xx, failures and malformed JSON
         self.malformed_json_retried = False
@@ -85,6 +86,9 @@ class Session(object):
         # serves for both.
         wall_clock = clock or time.time
         self._sleep = sleep or time.sleep
+        # What a caller that waits between requests (command results) measures and sleeps with.
+        self.clock = clock_now
+        self.sleep = self._sleep
         self._redactor = Redactor(config.secrets)
 
         self.max_retries = 3
@@ -152,19 +156,25 @@ class Session(object):
     # ------------------------------------------------------------------ one API call, with every policy
 
     def call(self, method, path, json_body=None, form_body=None, authenticated=True, idempotent=True,
-             accept_statuses=()):
+             accept_statuses=(), query=None, raw_answers=False, sink=None):
         """Send one API call until it has a final answer; returns ``(response, parsed JSON or None)``.
 
         Handles the access token (and one refresh on 401), 429 waits, and retries of 5xx, failures and
-        malformed JSON for idempotent calls. A status in ``accept_statuses`` is returned to the caller.
+        malformed JSON for idempotent calls. A status in ``accept_statuses`` is returned to the caller, its
+        body unparsed. ``query`` holds the query parameters besides the access token; with ``raw_answers``, a 2xx
+        answer that is empty or whose Content-Type is not JSON comes back unparsed (Get Reports: CSV, files), and
+        with a ``sink`` (a binary file) such an answer is written there as it arrives (``response.streamed``).
         """
-        call = _Call(method, path, self.requested_path(path), authenticated, idempotent, accept_statuses)
+        call = _Call(method, path, self.requested_path(path), authenticated, idempotent, accept_statuses,
+                     raw_answers)
         while True:
             token = self.auth.token() if authenticated else None
-            params = {"access_token": token} if authenticated else None
+            params = dict(query or {})
+            if authenticated:
+                params["access_token"] = token
             failure = None
             try:
-                response = self._send(method, path, params, json_body, form_body)
+                response = self._send(method, path, params or None, json_body, form_body, sink)
             except TransportFailure as error:
                 failure = error
             if failure is not None:
@@ -206,6 +216,8 @@ class Session(object):
 
     def _parsed(self, call, response):
         """The answer's JSON; None after backing off to ask again once (a proxy can cut an answer short)."""
+        if call.raw_answers and (not response.content.strip() or not is_json(response)):
+            return response, None
         try:
             return response, json.loads(response.content)
         except ValueError:
@@ -219,14 +231,16 @@ class Session(object):
         raise outcome_unknown(self.unexpected(call.method, call.path, response, "the answer is not valid JSON. "
                                               + ACTION_MAY_HAVE_BEEN_APPLIED))
 
-    def _send(self, method, path, params, json_body, form_body):
+    def _send(self, method, path, params, json_body, form_body, sink=None):
         paced = self._pacer.wait_turn()
         if paced > 0:
             self.log("waited %.3f s to keep the pace (requests_per_minute, rate_limit_window)" % paced)
         self._requests += 1
         try:
+            # Only a call that streams hands the transport a sink (test transports need not know of it).
+            streaming = {"sink": sink} if sink is not None else {}
             response = self.transport.request(method, self.config.api_url + path, params=params,
-                                              json_body=json_body, form_body=form_body)
+                                              json_body=json_body, form_body=form_body, **streaming)
         finally:
             # Whatever came back (an answer, a 429, a failure), the request reached the service by now, if ever:
             # the pacer's window rule counts from this moment.
@@ -476,6 +490,11 @@ def _after_retries(count):
     if not count:
         return ""
     return " (after %d %s)" % (count, "retry" if count == 1 else "retries")
+
+
+def is_json(response):
+    """Whether the answer says it is JSON (``application/json``, ``text/json``, ``application/<x>+json``)."""
+    return is_json_type(response.header("Content-Type"))
 
 
 def digest(value):

@@ -58,6 +58,8 @@ UNREADABLE = "unreadable"  # sent, the answer came in a content encoding this tr
 # The cap on a JSON answer, decoded: a page of 50 devices is about 100 KB, so this leaves room for
 # any real answer and still bounds the memory a hostile or broken server can make a task use.
 JSON_ANSWER_LIMIT_BYTES = 32 * 1024 * 1024
+# A file answer (an agent log) given a sink is written there as it arrives, up to this many bytes decoded.
+FILE_ANSWER_LIMIT_BYTES = 512 * 1024 * 1024
 # An error answer (not 2xx) is only ever shown as an excerpt: its first bytes are enough.
 ERROR_ANSWER_LIMIT_BYTES = 64 * 1024
 READ_CHUNK_BYTES = 64 * 1024
@@ -81,10 +83,12 @@ class TransportFailure(Exception):
 
 class Response(object):
     """An HTTP answer: ``status`` (int), ``reason`` (phrase), headers (looked up case-insensitively), and the body
-    as ``content`` (bytes, read once) or ``text`` (decoded from ``content`` on first use)."""
+    as ``content`` (bytes, read once) or ``text`` (decoded from ``content`` on first use). ``streamed`` is the
+    number of bytes written to the request's sink instead (``content`` is then empty), None when none was."""
 
-    def __init__(self, status, headers=None, text="", reason="", content=None):
+    def __init__(self, status, headers=None, text="", reason="", content=None, streamed=None):
         self.status = status
+        self.streamed = streamed
         self.reason = reason or ""
         self.content = content if content is not None else (text or "").encode("utf-8")
         self._text = None if content is not None else (text or "")
@@ -228,6 +232,39 @@ class _Inflater(object):
         return self._decoder.eof or not self._started
 
 
+def is_json_type(content_type):
+    """Whether a Content-Type is JSON's (``application/json``, ``text/json``, ``application/<x>+json``)."""
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    return media_type in ("application/json", "text/json") or media_type.endswith("+json")
+
+
+class _Body(object):
+    """Where the decoded pieces of an answer go: memory, or a ``sink`` file (emptied first: a request sent again
+    starts over)."""
+
+    def __init__(self, sink):
+        self.sink = sink
+        self._chunks = []
+        self._written = 0
+        if sink is not None:
+            sink.seek(0)
+            sink.truncate()
+
+    def add(self, piece):
+        if self.sink is None:
+            self._chunks.append(piece)
+        else:
+            self.sink.write(piece)
+            self._written += len(piece)
+
+    def result(self, limit):
+        """``(content, None)`` from memory (at most ``limit`` bytes), or ``(b"", bytes written)`` to the sink."""
+        if self.sink is None:
+            return b"".join(self._chunks)[:limit], None
+        self.sink.flush()
+        return b"", self._written
+
+
 class RequestsTransport(object):
     """Sends requests through one ``requests.Session`` (connection reuse), with TLS and timeout settings.
 
@@ -255,8 +292,12 @@ class RequestsTransport(object):
         if user_agent:
             self._session.headers["User-Agent"] = user_agent
 
-    def request(self, method, url, params=None, json_body=None, form_body=None):
-        """Send one request and return a ``Response``; raise ``TransportFailure`` when there is no answer."""
+    def request(self, method, url, params=None, json_body=None, form_body=None, sink=None):
+        """Send one request and return a ``Response``; raise ``TransportFailure`` when there is no answer.
+
+        ``sink`` (a binary file open for writing and reading): a 2xx answer that is not JSON is written there from its
+        start (the sink is emptied first, so a request sent again starts over), up to FILE_ANSWER_LIMIT_BYTES.
+        """
         failure = None
         result = None
         with _Deadline(self._connections, self.timeout) as deadline:
@@ -267,10 +308,11 @@ class RequestsTransport(object):
                     # A redirect would re-send the request elsewhere (POST turned into GET): the client reports it.
                     allow_redirects=False)
                 try:
-                    content = self._read_body(answer)
+                    content, streamed = self._read_body(answer, sink)
                 finally:
                     answer.close()
-                result = Response(answer.status_code, dict(answer.headers), reason=answer.reason, content=content)
+                result = Response(answer.status_code, dict(answer.headers), reason=answer.reason, content=content,
+                                  streamed=streamed)
             except TransportFailure as error:
                 failure = error
             except requests.exceptions.RequestException as error:
@@ -296,19 +338,22 @@ class RequestsTransport(object):
             raise failure
         return result
 
-    def _read_body(self, answer):
-        """The decoded body, read once in chunks; a 2xx body past ``max_answer_bytes`` is a ``TOO_LARGE`` failure."""
+    def _read_body(self, answer, sink=None):
+        """``(decoded body, None)``, read once in chunks, or ``(b"", bytes written)`` for a 2xx answer that is not
+        JSON when a ``sink`` is given; a 2xx body past its cap is a ``TOO_LARGE`` failure."""
         encoding = (answer.headers.get("Content-Encoding") or "identity").strip().lower()
         if encoding not in ("identity", "gzip", "deflate", "x-gzip"):
             raise TransportFailure(UNREADABLE, "the answer uses the content encoding %r, which is not supported"
                                    % encoding[:40])
         successful = 200 <= answer.status_code < 300
+        body = _Body(sink if successful and not is_json_type(answer.headers.get("Content-Type")) else None)
         limit = self.max_answer_bytes if successful else ERROR_ANSWER_LIMIT_BYTES
+        if body.sink is not None:
+            limit = FILE_ANSWER_LIMIT_BYTES
         declared = answer.headers.get("Content-Length")
         if successful and encoding == "identity" and declared and declared.strip().isdigit() and int(declared) > limit:
-            raise self._too_large()
+            raise self._too_large(limit)
         inflater = None if encoding == "identity" else _Inflater("gzip" if encoding == "x-gzip" else encoding)
-        chunks = []
         size = 0
         while True:
             data = answer.raw.read(READ_CHUNK_BYTES, decode_content=False)
@@ -318,17 +363,17 @@ class RequestsTransport(object):
                 break
             pieces = [data] if inflater is None else inflater.decode(data, limit + 1 - size)
             for piece in pieces:
-                chunks.append(piece)
+                body.add(piece)
                 size += len(piece)
             if size > limit:
                 if successful:
-                    raise self._too_large()
+                    raise self._too_large(limit)
                 break  # an error answer is only shown as an excerpt: the rest is not needed
-        return b"".join(chunks)[:limit]
+        return body.result(limit)
 
-    def _too_large(self):
+    def _too_large(self, limit):
         return TransportFailure(TOO_LARGE, "the answer is larger than %s decoded, the limit of one answer"
-                                % _size(self.max_answer_bytes))
+                                % _size(limit))
 
     def close(self):
         self._session.close()

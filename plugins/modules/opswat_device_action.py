@@ -182,14 +182,47 @@ options:
     elements: dict
   allow_partial:
     description:
-      - When V(false), the task fails if any device (of any action) failed, was not supported or was not found,
-        after applying every action to every device it could and reporting each one.
+      - When V(false), the task fails if any device (of any action) failed, was not supported or was not found
+        (or, with O(wait), is C(pending)), after applying every action to every device it could and reporting each
+        one.
       - When V(true), the same is reported and the task does not fail.
     type: bool
     default: false
+  wait:
+    description:
+      - With V(true), after sending C(scan_threats) or C(fetch_agent_log), wait for each command's result (Get
+        Reports, by its command id) and return it in RV(devices[].report) - the scan's findings parsed, the agent
+        log saved under O(dest).
+      - The results are asked for within the pace (O(requests_per_minute)) and the same rate-limit budget as every
+        other request, oldest command first; a command is asked for again only after every other one waiting, and
+        no sooner than 2 seconds after. The API has one command per device, so waiting on K devices costs at least
+        K report requests (K x 6 s at the API's 10 requests a minute).
+      - A device whose result did not come within O(wait_timeout) is C(pending), with its command id; the task
+        fails unless O(allow_partial). C(opswat.it_access.opswat_report) fetches it later.
+      - With O(actions), the actions that have a result are waited on, the others are not; at least one must have
+        one. With O(action), the action must have one.
+      - In check mode neither the command nor a poll is sent; each device is reported as it would be sent
+        (C(changed)), with a null RV(devices[].report).
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - With O(wait), the seconds to wait for the results, counted from the moment the commands were sent.
+      - For longer waits, run the task with C(async) and C(poll) so that Ansible's own connection does not time
+        out (see the examples).
+    type: int
+    default: 600
+  dest:
+    description:
+      - With O(wait) and C(fetch_agent_log), the directory the agent logs are saved in (it must exist and be
+        writable), one file per device named C(<device id>_<command id>.zip) (C(.log) for a text log); a file
+        with the same content is left as it is. Files are created readable by their owner only (0600).
+      - Required with O(wait) and C(fetch_agent_log); only applies to them.
+      - An agent log is streamed to a temporary file under O(dest) as it arrives (at most 512 MiB), then renamed.
+    type: path
 notes:
-  - Each device's result is one of C(changed), C(unchanged), C(failed), C(not_supported), C(not_found) and
-    C(not_sent). The API's per-device status C(1) is C(changed), C(0) is C(failed), C(-1) is C(not_supported).
+  - Each device's result is one of C(changed), C(unchanged), C(failed), C(not_supported), C(not_found),
+    C(not_sent) and, with O(wait), C(pending). The API's per-device status C(1) is C(changed), C(0) is C(failed), C(-1) is C(not_supported).
   - C(not_supported) comes with the reason in RV(devices[].error), for example C(ignore applies to unknown devices
     only) or C(agent 7.6.198.0 is older than 7.6.206.0).
   - A device action is never sent twice by the collection. After a timeout or a server error on an action request,
@@ -236,6 +269,39 @@ EXAMPLES = r"""
 - name: Show the command ids to fetch the scan reports with
   ansible.builtin.debug:
     msg: "{{ scan.devices | map(attribute='command_id') | list }}"
+
+- name: Scan and wait for the findings (up to 15 minutes, in the background)
+  opswat.it_access.opswat_device_action:
+    action: scan_threats
+    full_scan: true
+    device_ids: "{{ suspicious_ids }}"
+    wait: true
+    wait_timeout: 900
+  async: 1000
+  poll: 15
+  register: scanned
+
+- name: Show the threats each scan found
+  ansible.builtin.debug:
+    msg: "{{ item.id }}: {{ item.report.threats | map(attribute='name') | list }}"
+  loop: "{{ scanned.devices | selectattr('report') | list }}"
+  loop_control:
+    label: "{{ item.id }}"
+
+- name: Make the directory of the agent logs
+  ansible.builtin.file:
+    path: /var/tmp/agent-logs
+    state: directory
+    mode: "0700"
+
+- name: Fetch the agent logs of the same devices into it
+  opswat.it_access.opswat_device_action:
+    action: fetch_agent_log
+    device_ids: "{{ suspicious_ids }}"
+    wait: true
+    wait_timeout: 300
+    dest: /var/tmp/agent-logs
+    allow_partial: true
 
 # In a CI/CD pipeline, with the connection from the environment, report every device without failing
 - name: Un-exempt the devices whose change window closed
@@ -335,7 +401,7 @@ devices:
     result:
       description: What happened to this device (or would happen, in check mode).
       type: str
-      choices: [changed, unchanged, failed, not_supported, not_found, not_sent]
+      choices: [changed, unchanged, failed, not_supported, not_found, not_sent, pending]
       sample: changed
     status:
       description: The device's status as read before the action.
@@ -345,20 +411,36 @@ devices:
       description: For C(fetch_agent_log) and C(scan_threats), the command id to fetch the report with; else null.
       type: str
       sample: 64f1c2a9e3b7d5a1c9e8f7a6
+    report:
+      description:
+        - With O(wait), the command's result; null when it is not in (C(pending), check mode, not sent).
+        - For C(scan_threats) - C(threats_found) and C(threats), a list of C(name), C(file), C(hash) and
+          C(critical) (null where the report does not say), and the report's other single values such as
+          C(scan_time) and C(status).
+        - For C(fetch_agent_log) - C(path) (the file under O(dest)), C(size) (bytes), C(sha256) and
+          C(content_type).
+      type: dict
+      returned: with O(wait), for the devices of fetch_agent_log and scan_threats
+      sample: {"threats_found": 1, "threats": [{"name": "EICAR-Test-File", "file": "C:/Temp/eicar.com",
+               "hash": "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f", "critical": false}]}
     error:
       description:
         - Why the device C(failed) (when the module knows more than the API's status), why the action does not
-          apply to it (C(not_supported)), or that it was C(not_sent).
+          apply to it (C(not_supported)), that it was C(not_sent), or why its result is C(pending) (with the
+          report type and command id to fetch it with).
       type: str
-      returned: when result is failed, not_supported or not_sent
+      returned: when result is failed, not_supported, not_sent or pending
 changed_ids:
-  description: The RV(devices[].id) of the devices that changed (or would change, in check mode).
+  description:
+    - The RV(devices[].id) of the devices that changed (or would change, in check mode), C(pending) ones included
+      (their command was sent).
   returned: with O(action)
   type: list
   elements: str
 failed_ids:
   description:
-    - The RV(devices[].id) of the devices whose result is C(failed), C(not_supported), C(not_found) or C(not_sent).
+    - The RV(devices[].id) of the devices whose result is C(failed), C(not_supported), C(not_found), C(not_sent)
+      or C(pending).
   returned: with O(action)
   type: list
   elements: str
@@ -424,6 +506,8 @@ api_requests:
 from ansible_collections.opswat.it_access.plugins.module_utils.actions import (
     check_action, check_actions, execute, one_action_result, several_actions_result)
 from ansible_collections.opswat.it_access.plugins.module_utils.catalogue import ACTION_OPTIONS, ACTION_RULES, ACTIONS
+from ansible_collections.opswat.it_access.plugins.module_utils.command_results import (
+    DEFAULT_WAIT_TIMEOUT, check_wait, finish_result, wait_for_results)
 from ansible_collections.opswat.it_access.plugins.module_utils.module import run_module
 
 # One action's options at the top level (``action`` then not required), or a list of them in ``actions``.
@@ -433,6 +517,9 @@ MODULE_OPTIONS = dict(
     actions=dict(type="list", elements="dict", options=ACTION_OPTIONS, **ACTION_RULES),
     known_groups=dict(type="list", elements="dict"),
     allow_partial=dict(type="bool", default=False),
+    wait=dict(type="bool", default=False),
+    wait_timeout=dict(type="int", default=DEFAULT_WAIT_TIMEOUT),
+    dest=dict(type="path"),
 )
 # ACTION_RULES for the top-level action, except that device_ids or macs is required only with ``action``; the
 # options of one action make no sense with ``actions``, whose items take them.
@@ -448,10 +535,15 @@ def run(module, client):
     params = module.params
     several = params["actions"] is not None
     requests = check_actions(params["actions"]) if several else [check_action(params)]
+    waiting = check_wait(params, requests)
     execute(client, requests, module.check_mode, params["known_groups"])
+    if waiting is not None:
+        wait_for_results(client, waiting, module.check_mode)
     if several:
-        return several_actions_result(requests, module.check_mode, params["allow_partial"], module._diff)
-    return one_action_result(requests[0], module.check_mode, params["allow_partial"], module._diff)
+        result = several_actions_result(requests, module.check_mode, params["allow_partial"], module._diff)
+    else:
+        result = one_action_result(requests[0], module.check_mode, params["allow_partial"], module._diff)
+    return result if waiting is None else finish_result(result, requests, waiting, params["allow_partial"])
 
 
 def main():

@@ -50,6 +50,7 @@ PAGE_NUMBERED_ENDPOINTS = ("groups", "status_changed")
 CHANGED = 100             # scenarios 7, 8 and 9: devices whose status changed, a minute before the run
 DELETED = 5               # scenario 7: devices deleted since the inventory was cached
 CHANGED_WITHIN = 600      # scenarios 8 and 9: the window asked for (seconds)
+SCANNED = 100             # scenario 12: devices scanned and waited on (Get Reports counts as "other")
 
 
 class Scale:
@@ -1184,8 +1185,40 @@ class TwoRunners(Scenario):
         raise RuntimeError("redis-server did not start")
 
 
+class ScanAndWait(Scenario):
+    """Scenario 12: scan_threats on SCANNED devices with wait: a token, the reads and writes of the action, and one
+    Get Reports request per command (the results are ready at once: every poll finds one)."""
+
+    key = "scan_wait"
+    number = 12
+    sides = ("collection",)
+
+    @property
+    def title(self):
+        return "Scan %d devices and wait for every result (`wait`)" % SCANNED
+
+    def run(self, sides):
+        ctx = self.ctx
+        low = minimum(token=1, detail=batches(SCANNED), action=batches(SCANNED), other=SCANNED)
+        runs = {}
+        for side in sides:
+            sim = start_simulator(ctx.sizes.devices, ctx.scale)
+            try:
+                ids = [device["device_id"] for device in sim.fleet.devices
+                       if sim.fleet.applies("scan_threats", device, (3, 3))][:SCANNED]
+                if len(ids) < SCANNED:
+                    raise RuntimeError("the fleet has fewer than %d devices a scan applies to" % SCANNED)
+                runs[side] = _run_side(ctx, sim, os.path.join(PLAYBOOKS, "scan_wait.yml"), "scan-wait-%s" % side,
+                                       dict(device_ids=ids, wait_timeout=3600), low["total"],
+                                       lambda report: bool(report) and report.get("reported") == SCANNED
+                                       and set(report.get("results", [])) == {"changed"}, side)
+            finally:
+                sim.stop()
+        return dict(self.describe(), minimum=low, runs=runs)
+
+
 SCENARIOS = (ListDevices, ExemptDevices, AssignToGroup, Remediation, BigListing, InventoryRefresh, IncrementalRemediation,
-             ChangedDevices, EventLatency, TwoRunners)
+             ChangedDevices, EventLatency, TwoRunners, ScanAndWait)
 
 
 def run_all(ctx, numbers=None, sides=("collection", "baseline", "baseline_batched")):

@@ -27,7 +27,7 @@ KIND_ORDER = ("token", "list", "detail", "groups", "action", "account", "changes
 SHORT_TITLES = {"list": "1 list", "exempt": "2 exempt", "exempt_again": "3 again", "assign": "4 assign",
                 "remediation": "5 role", "big_list": "6 list 50k", "inventory_refresh": "7 refresh",
                 "remediation_changes": "8 role changes", "changes": "9 changes", "eda_latency": "10 latency",
-                "two_runners": "11 two runners"}
+                "two_runners": "11 two runners", "scan_wait": "12 scan+wait"}
 
 
 def duration(seconds):

@@ -48,7 +48,7 @@ def parse_args(argv):
                         help="time scale factor: the simulator allows 10 requests a 60/SCALE s window and the"
                              " collection gets requests_per_minute = 10*SCALE and rate_limit_window = 60/SCALE"
                              " (default 60)")
-    parser.add_argument("--scenarios", default="1,2,3,4,5,6,7,8,9,10,11",
+    parser.add_argument("--scenarios", default="1,2,3,4,5,6,7,8,9,10,11,12",
                         help="comma-separated scenario numbers (default all)")
     parser.add_argument("--sides", default=",".join(benchlib.SIDES),
                         help="comma-separated sides: collection, baseline, baseline_batched (default all)")

@@ -190,3 +190,14 @@ def test_quick_two_runners_scenario(tmp_path):
     assert alone["requests_by_kind"]["token"] == 2, alone
     markdown = report.scenario_table(scenario)
     assert report.SIDE_LABELS["collection_without_store"] in markdown
+def test_quick_scan_and_wait_scenario(tmp_path):
+    """Scenario 12: a scan of 100 devices waited on costs its minimum: 1 token + 2 reads + 2 writes + 100 report
+    requests, no 429, every device's result in."""
+    ctx = benchlib.Context(benchlib.Scale(SCALE), SIZES, workdir=str(tmp_path))
+    scenario, = benchlib.run_all(ctx, [12], ("collection",))
+    run = scenario["runs"]["collection"]
+    assert scenario["minimum"]["total"] == 1 + 2 + 2 + 100
+    assert run["returncode"] == 0 and run["done"], run
+    assert run["requests_by_kind"] == scenario["minimum"]["by_kind"], run
+    assert run["throttled"] == 0 and run["errors"] == 0
+    assert run.get("module_reported_requests") == run["requests"]

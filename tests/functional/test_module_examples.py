@@ -38,7 +38,7 @@ COLLECTION = "opswat.it_access."
 DEVICE_ID = re.compile(r"\b[0-9a-f]{32}\b")
 MAC = re.compile(r"\b[0-9A-Fa-f]{2}([-:])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}\b|\b[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\b")
 ACTION_API = (3, 3)  # the Device Action version the collection calls
-ACTIONS_IN_EXAMPLES = ("exempt", "assign_to_group", "scan_threats")
+ACTIONS_IN_EXAMPLES = ("exempt", "assign_to_group", "scan_threats", "fetch_agent_log")
 WRITERS = ("opswat_device_action",)
 
 

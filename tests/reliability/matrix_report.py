@@ -76,6 +76,14 @@ def render(results):
     out += table(matrix.WRITE_ROWS, ("action_write",), results, write=True)
     out += ["", "### The connection itself", ""]
     out += table(matrix.GLOBAL_ROWS, GLOBAL_COLUMNS, results)
+    out += ["", "### Command results (Get Reports)", "",
+            "`action_wait`: `opswat_device_action` `scan_threats` with `wait` on 3 devices, the fault on the second"
+            " report request; `report`: `opswat_report` `missing_os_patch`, the fault on its request.", "",
+            "| case | expected | outcome requests/retries/throttled | action requests |", "|---|---|---|---|"]
+    for row, target in [(param.values[0], param.values[1]) for param in matrix.REPORT_CASES]:
+        entry = results.get("%s-%s" % (target, row.name))
+        actions = entry["action_requests"] if entry else "—"
+        out.append("| `%s-%s` | %s | %s | %s |" % (target, row.name, expected(row), cell(entry), actions))
     out += ["", "### Inventory plugin (`ansible-inventory --list -vvvv`) and role (`ansible-playbook -vvvv`)", "",
             "| case | outcome | message | seconds |", "|---|---|---|---|"]
     for name, entry in sorted(results.items()):

@@ -135,6 +135,35 @@ MODULE_CASES += [
     ("device_info", dict(rate_limit_store="redis://cache:6379/zero"), "rate_limit_store", "database number"),
 ]
 
+# Waiting for command results (opswat_device_action wait) and opswat_report.
+_SCAN = dict(action="scan_threats", full_scan=True, device_ids=["x"])
+REPORT_CASES = [
+    ("device_action", dict(_EXEMPT, wait=True), "wait", "only applies to actions with a result"),
+    ("device_action", dict(actions=[_EXEMPT], wait=True), "wait", "only applies to actions with a result"),
+    ("device_action", dict(_SCAN, wait=True, wait_timeout=0), "wait_timeout", "at least 1 second"),
+    ("device_action", dict(_SCAN, wait=True, wait_timeout=True), "wait_timeout", None),
+    ("device_action", dict(_SCAN, dest="/tmp"), "dest", "only applies with wait=true"),
+    ("device_action", dict(_SCAN, wait=True, dest="/tmp"), "dest", "only applies to fetch_agent_log"),
+    ("device_action", dict(action="fetch_agent_log", device_ids=["x"], wait=True), "dest", "is required"),
+    ("device_action", dict(action="fetch_agent_log", device_ids=["x"], wait=True, dest="/nonexistent/logs"), "dest",
+     "existing directory"),
+    ("device_action", dict(action="fetch_agent_log", device_ids=["x"], wait=True, dest="/etc/hostname"), "dest",
+     "existing directory"),
+    ("report", dict(type="os_patch_summary", kb="KB5034441"), "kb", "only applies to type=device_missing_os_patch"),
+    ("report", dict(type="device_missing_os_patch"), "kb", "is required"),
+    ("report", dict(type="missing_os_patch"), "device_id or mac", "is required"),
+    ("report", dict(type="missing_os_patch", device_id="x", mac="aa:bb:cc:dd:ee:ff"), "device_id|mac", "mutually exclusive"),
+    ("report", dict(type="missing_os_patch", mac="aa:bb:cc:dd:ee"), "mac", "not a MAC address"),
+    ("report", dict(type="scan_threats_log"), "command_id", "is required"),
+    ("report", dict(type="os_patch_summary", command_id="c1"), "command_id", "only applies to type=agent_log"),
+    ("report", dict(type="agent_log", command_id="c1"), "dest", "is required with type=agent_log"),
+    ("report", dict(type="scan_threat_log"), "type", None),
+    ("report", dict(type="os_patch_summary", mode="0640"), "mode", "only applies with dest"),
+    ("report", dict(type="os_patch_summary", dest="/tmp/opswat-report.csv", mode="u=rw"), "mode", "symbolic"),
+    ("report", dict(type="os_patch_summary", dest="/tmp"), "dest", "is a directory"),
+]
+MODULE_CASES += REPORT_CASES
+
 
 @pytest.mark.parametrize("module, options, option, text", MODULE_CASES,
                          ids=["%s-%s" % (case[0], "-".join(sorted(case[1]))) for case in MODULE_CASES])

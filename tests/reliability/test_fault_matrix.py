@@ -632,6 +632,61 @@ def test_role_a_change_page_failing_fails_the_role_before_any_write(make_sim, tm
     assert harness.action_entries(sim) == [] and harness.entries(sim, "devices") == []
 
 
+# ---------------------------------------------------------------------------------------------- command results
+
+WAITED_DEVICES = 3
+# The read faults, on the second Get Reports request of a scan-and-wait (the first result came in) and on
+# opswat_report's one request; the token faults are the other rows' business.
+REPORT_ROWS = [row for row in READ_ROWS if row.name not in ("token_expires",)]
+REPORT_CASES = ([pytest.param(row, "action_wait", id="action_wait-%s" % row.name) for row in REPORT_ROWS]
+                + [pytest.param(row, "report", id="report-%s" % row.name) for row in REPORT_ROWS])
+
+
+def _scan_devices(sim):
+    return [device["device_id"] for device in sim.fleet.devices
+            if sim.fleet.applies("scan_threats", device, (3, 3))][:WAITED_DEVICES]
+
+
+@pytest.mark.parametrize("row, target", REPORT_CASES)
+def test_report_fault(make_sim, fast, request, row, target):  # pylint: disable=unused-argument
+    """A fault while waiting for command results leaves every device's entry saying what is known, and the command
+    is never sent again; opswat_report retries a read as every module does."""
+    sim = make_sim(**row.sim_options)
+    ids = _scan_devices(sim)
+    if target == "action_wait":
+        module, after = "device_action", 1
+        args = dict(action="scan_threats", full_scan=True, device_ids=ids, wait=True, allow_partial=True)
+    else:
+        module, args, after = "report", dict(type="missing_os_patch", device_id=ids[0]), 0
+    args.update(harness.connection(sim, **row.connection))
+    row.inject(sim, "reports", after)
+    queued = sim.pending_faults()
+    run = harness.run_module(module, args)
+    assert run.traceback is None, run.traceback
+    assert_fault_met(queued, sim.pending_faults())
+    assert not harness.leaks(run.stdout, sim), "a secret leaked into the module's result"
+    report(request.node.callspec.id, "failed" if run.failed else "ok", run.msg, run.result.get("api_requests"),
+           len(harness.action_entries(sim)))
+    if target == "action_wait":
+        assert len(harness.action_entries(sim)) == 1, "the command was sent again"
+        devices = run.result["devices"]
+        assert devices[0]["result"] == "changed" and devices[0]["report"] is not None, "a fetched result was lost"
+    if row.fails is None:
+        assert run.exit_code == 0 and not run.failed, run
+        if target == "action_wait":
+            assert [entry["result"] for entry in devices] == ["changed"] * WAITED_DEVICES
+        else:
+            assert run.result["report"]["device_id"] == ids[0], "the report was not the device's"
+        return
+    assert run.exit_code == 1 and run.failed, run
+    for text in row.fails:
+        assert text in run.msg, (text, run.msg)
+    if target == "action_wait":
+        assert "Waiting for the command results stopped" in run.msg
+        assert [entry["result"] for entry in devices[1:]] == ["pending"] * (WAITED_DEVICES - 1)
+        assert all(entry["command_id"] in entry["error"] for entry in devices[1:])
+
+
 # ---------------------------------------------------------------------------------------------- the document
 
 
@@ -640,6 +695,7 @@ def test_the_documented_matrix_lists_every_case():
         text = handle.read()
     names = ([case.id for case in CASES] + ["inventory-%s" % case[0] for case in INVENTORY_CASES]
              + ["role-read_faults", "role-action_timeout", "role-invalid_token", "role-change_page_fails"]
-             + ["inventory_refresh-%s" % case[0] for case in REFRESH_CASES])
+             + ["inventory_refresh-%s" % case[0] for case in REFRESH_CASES]
+             + [case.id for case in REPORT_CASES])
     missing = [name for name in names if "`%s`" % name not in text]
     assert not missing, "docs/reliability.md does not show: %s" % ", ".join(missing)

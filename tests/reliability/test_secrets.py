@@ -313,3 +313,31 @@ def test_inventory_error_paths_at_vvvv_leak_nothing(make_sim, tmp_path):
     assert len(data["_meta"]["hostvars"]) == 7
     assert "Traceback" not in run.output
     assert not harness.leaks(json.dumps(sim.request_log()), sim)
+
+
+# ---------------------------------------------------------------------------------------------- reports
+
+@pytest.mark.parametrize("connection", [STATIC, {}], ids=["access_token", "client_credentials"])
+def test_reports_that_echo_the_url_leak_no_token_in_results_files_or_errors(make_sim, fast, tmp_path, connection):  # pylint: disable=unused-argument
+    """Scan results that echo the request's URL (access token included), waited on and fetched with opswat_report
+    into a file, and a Get Reports error whose body quotes every secret."""
+    sim = make_sim(report_echo_url=True)
+    ids = [device["device_id"] for device in sim.fleet.devices if sim.fleet.applies("scan_threats", device, (3, 3))][:2]
+    scan = harness.run_module("device_action", dict(harness.connection(sim, **connection), action="scan_threats",
+                                                    full_scan=True, device_ids=ids, wait=True))
+    assert scan.traceback is None and not scan.failed, scan
+    assert all(MASK in entry["report"]["report_url"] for entry in scan.result["devices"])
+    dest = str(tmp_path / "scan.json")
+    saved = harness.run_module("report", dict(harness.connection(sim, **connection), type="scan_threats_log",
+                                              command_id=scan.result["devices"][0]["command_id"], dest=dest))
+    assert saved.traceback is None and not saved.failed, saved
+    with open(dest) as handle:
+        written = handle.read()
+    assert "access_token=" in written and not harness.leaks(written, sim), "a token was written to the report file"
+    # The body quotes bare only what the task was configured with (see _loud_body).
+    known = (STATIC_TOKEN,) if connection else (CLIENT_SECRET,)
+    sim.add_fault("status", count=4, endpoint="reports", code=500, body=_loud_body(sim, known=known))
+    failed = harness.run_module("report", dict(harness.connection(sim, **connection), type="os_patch_summary"))
+    assert failed.failed and "HTTP 500" in failed.msg
+    for run in (scan, saved, failed):
+        assert not harness.leaks(run.stdout, sim), "a secret leaked into a result"

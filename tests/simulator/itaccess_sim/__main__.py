@@ -16,6 +16,7 @@ import threading
 from .api import (DELETED_FORMATS, DELETED_PAGING, DETAIL_ISSUE_KEYS, DETAIL_SHAPES, END_SIGNALS, GROUPS_PAST_END,
                   STATUS_CHANGED_SHAPES)
 from .ratelimit import RESET_TIME_FORMATS, SCOPES
+from .reports import AGENT_LOG_FORMATS, NOT_READY_ANSWERS
 from .simulator import Simulator
 
 
@@ -55,6 +56,13 @@ def build_parser():
                         help="Status Change deleted_devices: all on page 1, or paged like the monitored devices")
     parser.add_argument("--no-count-enrolments", dest="count_enrolments", action="store_false",
                         help="Status Change does not report a newly enrolled device as a change")
+    parser.add_argument("--report-delay", type=float, default=0.0,
+                        help="seconds after a scan_threats or fetch_agent_log command before Get Reports has its result")
+    parser.add_argument("--report-not-ready", choices=NOT_READY_ANSWERS, default="404",
+                        help="what Get Reports answers while a command's result is not ready")
+    parser.add_argument("--agent-log-format", choices=AGENT_LOG_FORMATS, default="zip", help="agent logs as a ZIP or as text")
+    parser.add_argument("--report-echo-url", action="store_true",
+                        help="scan results echo the request's URL, access token included (for secret tests)")
     return parser
 
 

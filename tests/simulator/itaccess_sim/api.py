@@ -23,6 +23,7 @@ import uuid
 
 from . import schemas
 from .fleet import ACTION_TYPES_BY_VERSION, SEVERITIES_BY_SCORE_TYPE, UNMONITORED_STATUSES, iso, severity_of
+from .reports import RawAnswer, Reports
 
 Route = collections.namedtuple("Route", "endpoint version methods schema")
 
@@ -40,6 +41,7 @@ def _routes():
         "/o/api/v3.2/get_cves": Route("device_cves", (3, 2), ("POST",), "get_cves.request.json"),
         "/o/api/v3/get_threats": Route("threats", (3, 0), ("POST",), "get_threats.request.json"),
         "/o/api/v3.3/logs": Route("logs", (3, 3), ("POST",), "logs.request.json"),
+        "/o/api/v3.1/get_reports": Route("reports", (3, 1), ("GET",), "get_reports.request.json"),
     }
     for minor in (5, 6, 7):
         routes[f"/o/api/v3.{minor}/devices"] = Route("devices", (3, minor), ("POST",), "devices.request.json")
@@ -199,6 +201,7 @@ class Service:  # pylint: disable=too-many-instance-attributes
         self.scrubber = scrubber
         # One lock for the whole state, shared with the fleet so that tests reading it see no half-done request.
         self.lock = fleet.lock
+        self.reports = Reports(fleet, config)
 
     # --------------------------------------------------------------------------------------- pipeline
 
@@ -281,6 +284,10 @@ class Service:  # pylint: disable=too-many-instance-attributes
     @staticmethod
     def _answer(status, payload, headers=None):
         headers = dict(headers or {})
+        if isinstance(payload, RawAnswer):
+            # Get Reports answers CSV, ZIP, text or nothing at all.
+            headers.update(payload.headers)
+            return Outcome(status, payload.body, headers)
         headers.setdefault("Content-Type", _JSON)
         return Outcome(status, _json_body(payload), headers)
 
@@ -298,6 +305,9 @@ class Service:  # pylint: disable=too-many-instance-attributes
             if not request.json_ok:
                 raise Reply(400, {"error": "the request body is not valid JSON"})
             body = request.json
+        if request.method == "GET" and route.schema:
+            # A GET endpoint's parameters are the query string's (Get Reports).
+            body = dict(request.query)
         if route.schema:
             message = schemas.request_error(route.schema, body)
             if message:
@@ -639,6 +649,10 @@ class Service:  # pylint: disable=too-many-instance-attributes
         if start_ms > end_ms:
             raise Reply(400, {"error": "invalid value for 'start_time': must not be after end_time"})
         return start_ms, end_ms
+    # ------------------------------------------------------------------------------------ Get Reports
+
+    def _reports(self, _route, query):
+        return self.reports.answer(query)
 
     # -------------------------------------------------------------------------------------------- log
 

@@ -252,6 +252,8 @@ class Fleet:  # pylint: disable=too-many-instance-attributes
         self._clock_offset = 0.0
         self._exempt_heap = []
         self._command_counter = 0
+        # Commands of fetch_agent_log and scan_threats by command id, for Get Reports (reports.py).
+        self.commands = {}
         self.account = self._make_account(devices)
         self.groups = self._make_groups()
         self._groups_by_id = {group["group_id"]: group for group in self.groups}
@@ -636,9 +638,17 @@ class Fleet:  # pylint: disable=too-many-instance-attributes
         elif action == "delete":
             self._delete(device)
         elif action in ("fetch_agent_log", "scan_threats"):
-            self._command_counter += 1
-            return f"{int(self.now()) & 0xFFFFFFFF:08x}{self._command_counter:016x}"
+            return self._issue_command(action, device)
         return ""
+
+    def _issue_command(self, action, device):
+        """A new command id, recorded with what Get Reports needs to answer for it."""
+        self._command_counter += 1
+        now = self.now()
+        command_id = f"{int(now) & 0xFFFFFFFF:08x}{self._command_counter:016x}"
+        self.commands[command_id] = {"command_id": command_id, "action": action, "device_id": device["device_id"],
+                                     "issued_at": now, "scan_time": iso(now)}
+        return command_id
 
     def _unexempt(self, device, when=None):
         self._set_status(device, device["_sim"]["prev_status"] or "compliant", when)

@@ -19,6 +19,7 @@ from .api import (DELETED_FORMATS, DELETED_PAGING, DETAIL_ISSUE_KEYS, DETAIL_SHA
 from .faults import FaultQueue, make_fault
 from .fleet import Fleet
 from .ratelimit import RESET_TIME_FORMATS, SCOPES, RateLimiter
+from .reports import AGENT_LOG_FORMATS, NOT_READY_ANSWERS
 from .requestlog import RequestLog, Scrubber
 from .server import SimHTTPServer
 from .tls import make_certificates
@@ -45,7 +46,8 @@ class Simulator:  # pylint: disable=too-many-instance-attributes
                  retry_after=False, tls=False, host="127.0.0.1", port=0, log_path=None, latency=0.0,
                  end_signal="missing", detail_shape="list", groups_past_end="413", reset_time_format="seconds",
                  detail_issue_keys="detail", case_sensitive_ids=False, status_changed_shape="envelope",
-                 deleted_format="objects", deleted_paging="first_page", count_enrolments=True):
+                 deleted_format="objects", deleted_paging="first_page", count_enrolments=True, report_delay=0.0,
+                 report_not_ready="404", agent_log_format="zip", report_echo_url=False):
         # pylint: disable=too-many-locals,too-many-positional-arguments
         if not isinstance(token_lifetime, (int, float)) or token_lifetime <= 0:
             raise ValueError("token_lifetime must be a number of seconds > 0")
@@ -61,6 +63,7 @@ class Simulator:  # pylint: disable=too-many-instance-attributes
             detail_issue_keys=_choice("detail_issue_keys", detail_issue_keys, DETAIL_ISSUE_KEYS),
         )
         self.set_status_changed(status_changed_shape, deleted_format, deleted_paging, count_enrolments)
+        self.set_reports(report_delay, report_not_ready, agent_log_format, report_echo_url)
         self.fleet = Fleet(devices, seed)
         self.fleet.case_sensitive_ids = bool(case_sensitive_ids)
         self._tokens = TokenStore(token_lifetime, access_token)
@@ -208,6 +211,34 @@ class Simulator:  # pylint: disable=too-many-instance-attributes
         return {"shape": config.status_changed_shape, "deleted_format": config.deleted_format,
                 "deleted_paging": config.deleted_paging, "count_enrolments": config.count_enrolments}
 
+    def set_reports(self, delay=None, not_ready=None, agent_log_format=None, echo_url=None):
+        """Choose how Get Reports answers command results (None keeps a setting); returns the settings.
+
+        ``delay``: seconds (of the fleet's clock) after its command before a result is ready; ``not_ready``: the
+        answer until then (NOT_READY_ANSWERS); ``agent_log_format``: zip or text; ``echo_url``: scan results echo
+        the request's URL, access token included.
+        """
+        config = self.config
+        if delay is not None:
+            if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not math.isfinite(delay) or delay < 0:
+                raise ValueError("delay must be a number of seconds >= 0")
+            config.report_delay = float(delay)
+        if not_ready is not None:
+            config.report_not_ready = _choice("not_ready", str(not_ready), NOT_READY_ANSWERS)
+        if agent_log_format is not None:
+            config.agent_log_format = _choice("agent_log_format", agent_log_format, AGENT_LOG_FORMATS)
+        if echo_url is not None:
+            if not isinstance(echo_url, bool):
+                raise ValueError("echo_url must be true or false")
+            config.report_echo_url = echo_url
+        return {"delay": config.report_delay, "not_ready": config.report_not_ready,
+                "agent_log_format": config.agent_log_format, "echo_url": config.report_echo_url}
+
+    def commands(self):
+        """The fetch_agent_log and scan_threats commands so far: ``{command_id: {action, device_id, issued_at}}``."""
+        with self.fleet.lock:
+            return {key: dict(value) for key, value in self.fleet.commands.items()}
+
     def change_status(self, device_id, status, seconds_ago=0):
         """Set a device's status (Get Devices' spelling), stamped ``seconds_ago`` in the past; returns its id."""
         return self.fleet.change_status(device_id, status, seconds_ago)["device_id"]
@@ -253,6 +284,9 @@ class Simulator:  # pylint: disable=too-many-instance-attributes
             ("GET", "/_sim/history"): lambda body: (200, self.history()),
             ("POST", "/_sim/status_changed"): lambda body: (200, self.set_status_changed(**body)),
             ("GET", "/_sim/status_changed"): lambda body: (200, self.set_status_changed()),
+            ("POST", "/_sim/reports"): lambda body: (200, self.set_reports(**body)),
+            ("GET", "/_sim/reports"): lambda body: (200, self.set_reports()),
+            ("GET", "/_sim/commands"): lambda body: (200, self.commands()),
         }.get((request.method, request.path.rstrip("/")))
         if handler is None:
             return 404, {"error": f"unknown control endpoint {request.method} {request.path}"}

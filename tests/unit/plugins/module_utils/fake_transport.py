@@ -38,6 +38,7 @@ DETAILS = "/o/api/v3.8/devices/detail"
 GROUPS = "/o/api/v3/groups"
 ACTION = "/o/api/v3.3/devices/action"
 STATUS_CHANGES = "/o/api/v3/devices/status_changed"
+REPORTS = "/o/api/v3.1/get_reports"
 
 ANY = object()
 NO_TOKEN = object()  # the request must carry no query parameters at all (the token request)
@@ -85,7 +86,7 @@ class FakeClock(object):
 
 class Exchange(object):
     def __init__(self, method, path, token=ANY, query=ANY, json_body=ANY, form=ANY, status=200, body=None,
-                 text=None, headers=None, fail=None, latency=0.0):
+                 text=None, headers=None, fail=None, latency=0.0, content=None):
         self.method = method
         self.path = path
         self.token = token
@@ -97,6 +98,7 @@ class Exchange(object):
         if text is None:
             text = "" if body is None else json.dumps(body)
         self.text = text
+        self.content = content  # bytes: a binary answer (a ZIP), instead of text
         self.fail = fail
         self.latency = latency
 
@@ -130,7 +132,7 @@ class FakeTransport(object):
         self.expected.append(Exchange(method, path, **kwargs))
         return self
 
-    def request(self, method, url, params=None, json_body=None, form_body=None):
+    def request(self, method, url, params=None, json_body=None, form_body=None, sink=None):
         assert url.startswith(self.api_url), "request outside api_url: %s" % url
         path = url[len(self.api_url):]
         self.calls.append(Call(method, url, path, params, json_body, form_body,
@@ -154,7 +156,14 @@ class FakeTransport(object):
             self.clock.now += exchange.latency  # the answer takes this long (the fake clock moves on)
         if exchange.fail is not None:
             raise TransportFailure(*exchange.fail) if isinstance(exchange.fail, tuple) else exchange.fail
-        return Response(exchange.status, exchange.headers, exchange.text)
+        response = Response(exchange.status, exchange.headers, exchange.text, content=exchange.content)
+        if sink is not None and 200 <= exchange.status < 300 and "json" not in response.header("Content-Type", ""):
+            # As the real transport: a file answer goes to the sink, from its start.
+            sink.seek(0)
+            sink.truncate()
+            sink.write(response.content)
+            return Response(exchange.status, exchange.headers, content=b"", streamed=len(response.content))
+        return response
 
     def close(self):
         self.closed = True

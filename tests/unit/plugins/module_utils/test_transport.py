@@ -26,6 +26,7 @@ requests = pytest.importorskip("requests")
 # pylint: disable=wrong-import-position
 from urllib3 import exceptions as urllib3_exceptions  # noqa: E402
 
+from ansible_collections.opswat.it_access.plugins.module_utils import transport as transport_module  # noqa: E402
 from ansible_collections.opswat.it_access.plugins.module_utils.client import Client  # noqa: E402
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import TransportError  # noqa: E402
 from ansible_collections.opswat.it_access.plugins.module_utils.session import USER_AGENT  # noqa: E402
@@ -503,3 +504,30 @@ def test_proxy_for_says_which_proxy_a_request_would_use(monkeypatch, environment
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     assert proxy_for(url, proxy_url) == expected
+
+
+# ---------------------------------------------------------------------- a file answer streamed to a sink
+
+
+def test_a_file_answer_goes_to_the_sink_from_its_start_and_json_stays_in_memory(server, tmp_path, monkeypatch):
+    zipped = b"PK\x03\x04" + b"z" * 100000
+    echo_request = server.behaviour
+    server.behaviour = lambda handler: handler.answer(200, zipped, headers=[("Content-Type", "application/zip")])
+    transport = RequestsTransport(verify=True, timeout=5.0, max_answer_bytes=SMALL_CAP)
+    try:
+        with open(str(tmp_path / "sink"), "w+b") as sink:
+            sink.write(b"left over from an earlier attempt")
+            response = transport.request("POST", server.url + ACCOUNT, json_body={}, sink=sink)
+            assert response.content == b"" and response.streamed == len(zipped) > SMALL_CAP
+            sink.seek(0)
+            assert sink.read() == zipped
+            server.behaviour = echo_request
+            answer = transport.request("POST", server.url + ACCOUNT, json_body={}, sink=sink)
+            assert answer.streamed is None and json.loads(answer.content)["path"] == ACCOUNT
+            monkeypatch.setattr(transport_module, "FILE_ANSWER_LIMIT_BYTES", SMALL_CAP)
+            server.behaviour = lambda handler: handler.answer(200, zipped, headers=[("Content-Type", "application/zip")])
+            with pytest.raises(TransportFailure) as caught:
+                transport.request("POST", server.url + ACCOUNT, json_body={}, sink=sink)
+            assert caught.value.kind == TOO_LARGE
+    finally:
+        transport.close()

@@ -8,8 +8,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 from ansible_collections.opswat.it_access.plugins.modules.opswat_device_action import main
-from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import ACTION, DETAILS
+from ansible_collections.opswat.it_access.tests.unit.plugins.module_utils.fake_transport import ACTION, DETAILS, REPORTS
 
 D1 = {"device_id": "d1", "device_name": "laptop-1", "status": "non_compliant"}
 D2 = {"device_id": "d2", "device_name": "laptop-2", "status": "compliant"}
@@ -123,3 +125,46 @@ def test_a_server_error_on_the_write_is_not_retried_and_fails_with_the_devices(m
     assert result["api_requests"]["retries"] == 0
     assert result["api_requests"]["requests"] == 2
     assert result.leaked() == []
+
+
+# ---------------------------------------------------------------------- wait for command results
+
+SCANNER = {"device_id": "d6", "device_name": "scanner-6", "status": "compliant", "agent_type": "persistent",
+           "os_info": {"type": "windows"}, "agent_version": "7.6.300.0"}
+REPORT_JSON = {"Content-Type": "application/json"}
+
+
+def test_wait_returns_the_scan_findings_in_each_devices_entry(module_harness):
+    module_harness.expect("POST", DETAILS, body=[SCANNER])
+    module_harness.expect("POST", ACTION, body=[{"id": "d6", "status": 1, "command_id": "c6"}])
+    module_harness.expect("GET", REPORTS, status=404, text='{"error": "not yet"}', headers=REPORT_JSON)
+    module_harness.expect("GET", REPORTS, headers=REPORT_JSON, text=json.dumps(
+        {"status": "completed", "threats": [{"threat_name": "EICAR", "file": "C:/e.com", "hash": "h", "critical": False}]}))
+    result = module_harness.run(main, action="scan_threats", full_scan=True, device_ids=["d6"], wait=True)
+    assert result.exit_code == 0 and outcomes(result) == [("d6", "changed")]
+    assert result["devices"][0]["report"] == dict(status="completed", threats_found=1, threats=[
+        dict(name="EICAR", file="C:/e.com", hash="h", critical=False)])
+    assert result["api_requests"]["requests"] == 4
+    assert result.leaked() == []
+
+
+def test_wait_in_check_mode_sends_neither_the_command_nor_a_poll(module_harness):
+    module_harness.expect("POST", DETAILS, body=[SCANNER])
+    result = module_harness.run(main, check_mode=True, action="scan_threats", full_scan=True, device_ids=["d6"],
+                                wait=True)
+    assert result["changed"] is True and result["devices"][0]["report"] is None
+    assert result["api_requests"]["requests"] == 1
+
+
+def test_wait_with_an_action_that_has_no_result_fails_before_any_request(module_harness):
+    result = module_harness.run(main, action="exempt", exempt_hours=1, device_ids=["d1"], wait=True)
+    assert result["failed"] and "wait" in result["msg"] and "only applies to actions with a result" in result["msg"]
+    assert result["api_requests"]["requests"] == 0
+
+
+def test_a_dest_that_is_not_a_directory_fails_before_any_request(module_harness, tmp_path):
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    result = module_harness.run(main, action="fetch_agent_log", device_ids=["d6"], wait=True, dest=str(a_file))
+    assert result["failed"] and "dest" in result["msg"] and "existing directory" in result["msg"]
+    assert result["api_requests"]["requests"] == 0
