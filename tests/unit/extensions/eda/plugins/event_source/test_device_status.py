@@ -391,4 +391,4 @@ def test_each_source_documents_exactly_its_arguments(source, arguments):
     documentation = yaml.safe_load(source.DOCUMENTATION)
     assert set(documentation["options"]) == set(arguments)
     assert documentation["extends_documentation_fragment"] == ["opswat.it_access.connection"]
-    assert [example for example in yaml.safe_load(source.EXAMPLES)]
+    assert yaml.safe_load(source.EXAMPLES)
