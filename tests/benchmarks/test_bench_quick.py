@@ -190,6 +190,8 @@ def test_quick_two_runners_scenario(tmp_path):
     assert alone["requests_by_kind"]["token"] == 2, alone
     markdown = report.scenario_table(scenario)
     assert report.SIDE_LABELS["collection_without_store"] in markdown
+
+
 def test_quick_scan_and_wait_scenario(tmp_path):
     """Scenario 12: a scan of 100 devices waited on costs its minimum: 1 token + 2 reads + 2 writes + 100 report
     requests, no 429, every device's result in."""
