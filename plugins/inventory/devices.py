@@ -218,7 +218,7 @@ from ansible_collections.opswat.it_access.plugins.module_utils.connection import
 from ansible_collections.opswat.it_access.plugins.module_utils.devices import (
     FILTER_CHOICES, check_listing_options, list_matching, validate_filters)
 from ansible_collections.opswat.it_access.plugins.module_utils.errors import AuthenticationError, OpswatError
-from ansible_collections.opswat.it_access.plugins.module_utils.status_changes import MAX_CHANGE_AGE_SECONDS
+from ansible_collections.opswat.it_access.plugins.module_utils.status_changes import check_change_age
 from ansible_collections.opswat.it_access.plugins.plugin_utils.inventory import (
     ANSIBLE_HOST_SOURCES, HOSTNAME_SOURCES, ansible_host, assign_hostnames, cache_digest, cached_devices,
     device_hostvars)
@@ -366,12 +366,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                         full_refresh_interval=self._full_refresh_interval())
 
     def _full_refresh_interval(self):
+        # The raw value: the config manager would read true as 1.
         interval = self._raw_config.get("full_refresh_interval", self.get_option("full_refresh_interval"))
-        if isinstance(interval, bool) or not isinstance(interval, int) or not 1 <= interval <= MAX_CHANGE_AGE_SECONDS:
-            raise AnsibleParserError("%s: full_refresh_interval: must be an integer number of seconds from 1 to %d"
-                                     " (the API keeps 24 hours of changes), got %r"
-                                     % (PLUGIN_NAME, MAX_CHANGE_AGE_SECONDS, interval))
-        return interval
+        try:
+            return check_change_age("full_refresh_interval", interval)
+        except OpswatError as error:
+            raise AnsibleParserError("%s: %s" % (PLUGIN_NAME, error.message)) from None
 
     def _strict_bool(self, name, env_name, value):
         """The option as the modules read it: ansible's config manager turns any unknown word into false, which for
